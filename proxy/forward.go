@@ -1,0 +1,265 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/crisphq/crisp/providers"
+	"github.com/crisphq/crisp/providers/openaiwire"
+	"github.com/crisphq/crisp/sse"
+)
+
+// Limits on what crisp reads back from a provider.
+const (
+	maxAnswerBytes = 64 << 20 // a complete (non-streamed) answer
+	maxEventBytes  = 8 << 20  // one stream event
+	maxErrorBytes  = 1 << 20  // an upstream error body
+)
+
+var (
+	errStalled    = errors.New("upstream stalled")
+	errClientGone = errors.New("client disconnected")
+)
+
+// forward sends the outbound body to the routed provider and relays the
+// answer through the response stages. Until the status line is written an
+// error goes back to serveAI to be answered; after it, forward ends the
+// stream itself.
+func (s *Server) forward(ctx context.Context, w http.ResponseWriter, r *Request) error {
+	prov := r.Route.Provider
+	// The request ends when the client leaves, and the upstream call with it.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	req, err := prov.NewRequest(ctx, providers.Call{Endpoint: r.Endpoint, Model: r.Route.Model, Body: r.Out, Stream: r.Stream})
+	if err != nil {
+		return errInternal(err)
+	}
+	filters, err := s.filters(r)
+	if err != nil {
+		return err
+	}
+	t := prov.Timeouts()
+	stall := time.AfterFunc(t.FirstByte, func() { cancel(errStalled) })
+	resp, err := prov.Client().Do(req)
+	if err != nil {
+		stall.Stop()
+		return s.upstreamFailure(ctx, r, err)
+	}
+	defer resp.Body.Close()
+	// From here the idle timeout bounds each read of the body.
+	body := &idleReader{rc: resp.Body, timer: stall, idle: t.Idle}
+	stall.Reset(t.Idle)
+	defer stall.Stop()
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return s.upstreamError(ctx, r, resp, body)
+	}
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if mt == "text/event-stream" {
+		return s.relayStream(ctx, w, r, body, filters)
+	}
+	return s.relayBody(ctx, w, r, resp, body, filters)
+}
+
+// filters asks each response stage for this request's filter.
+func (s *Server) filters(r *Request) ([]ResponseFilter, error) {
+	var fs []ResponseFilter
+	for _, st := range s.response {
+		f, err := st.Response(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", st.Name(), err)
+		}
+		if f != nil {
+			fs = append(fs, f)
+		}
+	}
+	return fs, nil
+}
+
+// upstreamFailure maps a failed call to 504 (stalled), 499 (client left) or
+// 502 (unreachable).
+func (s *Server) upstreamFailure(ctx context.Context, r *Request, err error) error {
+	name := r.Route.Provider.Name()
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(cause, errStalled):
+		return errUpstreamTimeout(name, err)
+	case r.HTTP.Context().Err() != nil:
+		return &Error{Status: 499, Type: "api_error", Code: "client_closed_request", Message: "The client went away.", Cause: err}
+	}
+	return errUpstreamUnreachable(name, err)
+}
+
+// upstreamError passes a provider's error answer through with its status,
+// scrubbed of the provider key. A body that is not JSON is wrapped in
+// OpenAI's error shape so SDKs can read it.
+func (s *Server) upstreamError(ctx context.Context, r *Request, resp *http.Response, body io.Reader) error {
+	b, err := io.ReadAll(io.LimitReader(body, maxErrorBytes))
+	if err != nil {
+		return s.upstreamFailure(ctx, r, err)
+	}
+	b = scrub(r, b)
+	ct := resp.Header.Get("Content-Type")
+	if !gjson.ValidBytes(b) {
+		msg := fmt.Sprintf("The provider %q answered %d: %s", r.Route.Provider.Name(), resp.StatusCode, clip(string(b), 500))
+		b, ct = openaiwire.Error(msg, "api_error", "upstream_error", nil), "application/json"
+	}
+	if ct == "" {
+		ct = "application/json"
+	}
+	return &upstreamStatus{Status: resp.StatusCode, ContentType: ct, Body: b}
+}
+
+// relayBody forwards a complete answer after the response filters.
+func (s *Server) relayBody(ctx context.Context, w http.ResponseWriter, r *Request, resp *http.Response, body io.Reader, filters []ResponseFilter) error {
+	b, err := readAllInto(make([]byte, 0, max(resp.ContentLength, 512)+1), io.LimitReader(body, maxAnswerBytes))
+	if err != nil {
+		return s.upstreamFailure(ctx, r, err)
+	}
+	for _, f := range filters {
+		if b, err = f.Body(b); err != nil {
+			return errInternal(err)
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", resp.Header.Get("Content-Type"))
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	r.Status = resp.StatusCode
+	r.TTFB = time.Since(r.Start)
+	w.WriteHeader(resp.StatusCode)
+	n, err := w.Write(b)
+	r.BytesOut = int64(n)
+	if err != nil {
+		r.ErrCode = "client_closed_request"
+	}
+	return nil
+}
+
+// relayStream forwards an event stream, each event flushed as it arrives.
+func (s *Server) relayStream(ctx context.Context, w http.ResponseWriter, r *Request, body io.Reader, filters []ResponseFilter) error {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	r.Status = http.StatusOK
+	w.WriteHeader(http.StatusOK)
+	out := sse.NewWriter(w)
+	defer func() { r.BytesOut = out.N }()
+
+	emit := chain(filters, func(ev sse.Event) error {
+		if r.TTFB == 0 {
+			r.TTFB = time.Since(r.Start)
+		}
+		if err := out.Write(&ev); err != nil {
+			return fmt.Errorf("%w: %w", errClientGone, err)
+		}
+		return nil
+	})
+	rd := sse.NewReader(body, maxEventBytes)
+	for {
+		ev, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return s.endStream(ctx, r, out, err)
+		}
+		if err := emit.event(ev); err != nil {
+			return s.endStream(ctx, r, out, err)
+		}
+	}
+	if err := emit.end(); err != nil {
+		return s.endStream(ctx, r, out, err)
+	}
+	return nil
+}
+
+// endStream ends a stream that broke after its status was sent: the only
+// thing left to do is tell the client in-band and stop. No [DONE] follows,
+// so SDKs report the stream as failed rather than complete.
+func (s *Server) endStream(ctx context.Context, r *Request, out *sse.Writer, err error) error {
+	var e *Error
+	switch {
+	case errors.Is(err, errClientGone) || r.HTTP.Context().Err() != nil:
+		r.ErrCode = "client_closed_request"
+		return nil
+	case errors.Is(context.Cause(ctx), errStalled):
+		e = errUpstreamTimeout(r.Route.Provider.Name(), err)
+	default:
+		e = errUpstreamBroken(r.Route.Provider.Name(), err)
+	}
+	r.ErrCode = e.Code
+	s.log.Warn().Str("request_id", r.ID).Str("code", e.Code).Str("cause", string(scrub(r, []byte(err.Error())))).Msg("stream ended early")
+	ev := sse.Event{Data: openaiwire.Error(e.Message, e.Type, e.Code, nil)}
+	if r.Endpoint == providers.Responses {
+		ev.Name = "error"
+	}
+	_ = out.Write(&ev)
+	return nil
+}
+
+// filterChain runs an event through each filter in turn.
+type filterChain struct {
+	filters []ResponseFilter
+	emits   []func(sse.Event) error // emits[i] feeds filter i; the last one writes
+}
+
+func chain(filters []ResponseFilter, write func(sse.Event) error) *filterChain {
+	c := &filterChain{filters: filters, emits: make([]func(sse.Event) error, len(filters)+1)}
+	c.emits[len(filters)] = write
+	for i := len(filters) - 1; i >= 0; i-- {
+		f, next := filters[i], c.emits[i+1]
+		c.emits[i] = func(ev sse.Event) error { return f.Event(ev, next) }
+	}
+	return c
+}
+
+func (c *filterChain) event(ev sse.Event) error { return c.emits[0](ev) }
+
+// end lets each filter release what it held, in order, so what one filter
+// releases still passes the filters after it.
+func (c *filterChain) end() error {
+	for i, f := range c.filters {
+		if err := f.End(c.emits[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// idleReader cancels the call (through the timer) when a read waits longer
+// than idle: an upstream that stops mid-answer must not hold a request open.
+type idleReader struct {
+	rc    io.Reader
+	timer *time.Timer
+	idle  time.Duration
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.rc.Read(p)
+	r.timer.Reset(r.idle)
+	return n, err
+}
+
+func scrub(r *Request, b []byte) []byte {
+	if sc, ok := r.Route.Provider.(providers.Scrubber); ok {
+		return sc.Scrub(b)
+	}
+	return b
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

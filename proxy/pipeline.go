@@ -1,0 +1,136 @@
+package proxy
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/crisphq/crisp/keys"
+	"github.com/crisphq/crisp/providers"
+	"github.com/crisphq/crisp/sse"
+)
+
+// Stage is one step of the request pipeline. It reads and extends the
+// per-request state; returning an error ends the request before anything is
+// sent upstream, and the error is written once, in the caller's dialect.
+type Stage interface {
+	Name() string
+	Run(ctx context.Context, r *Request) error
+}
+
+// ResponseStage sees the provider's answer before the caller does. It
+// returns the filter for one request's answer, or nil to stay out of it.
+type ResponseStage interface {
+	Name() string
+	Response(r *Request) (ResponseFilter, error)
+}
+
+// ResponseFilter rewrites or observes one answer. For a stream, Event sees
+// each upstream event in order and calls emit for what passes on (none, one
+// or several events); End is called once the upstream stream ends, to
+// release anything held back. For a complete answer, Body sees it whole.
+type ResponseFilter interface {
+	Event(ev sse.Event, emit func(sse.Event) error) error
+	End(emit func(sse.Event) error) error
+	Body(b []byte) ([]byte, error)
+}
+
+// Request is the per-request state, one struct for the whole pipeline.
+type Request struct {
+	ID       string
+	Start    time.Time
+	Endpoint providers.Endpoint
+	dialect  dialect
+
+	// HTTP is the inbound request. Stages read it and never change it.
+	HTTP *http.Request
+	// In is the body as the caller sent it: read once, never modified.
+	In []byte
+	// Out is the body that will go upstream. Stages replace it rather than
+	// edit it in place, so In stays what the caller sent.
+	Out []byte
+
+	Model  string // as requested
+	Stream bool
+	Caller *keys.Caller
+	Action string
+	Route  providers.Route
+
+	// Header collects crisp's response headers (X-Crisp-*), sent with the
+	// answer or the error.
+	Header http.Header
+
+	// Outcome, filled as the answer goes back.
+	Status   int
+	ErrCode  string
+	Usage    Usage
+	BytesIn  int64
+	BytesOut int64
+	TTFB     time.Duration
+}
+
+// Usage is the token count a provider reported.
+type Usage struct {
+	Input, Output int64
+}
+
+// pipeline lists the stages in the order every AI request passes them. Read
+// it top to bottom: this is the product's request path.
+func (s *Server) pipeline() ([]Stage, []ResponseStage) {
+	return []Stage{
+			stageFunc{"authenticate", s.authenticate}, // who is asking: the crisp key
+			stageFunc{"parse", s.parse},               // the body, read once and bounded
+			stageFunc{"route", s.route},               // which provider serves the model
+		},
+		// forward: the call to the provider (forward.go), then
+		[]ResponseStage{
+			usageStage{}, // token usage, for the log and the audit
+		}
+}
+
+// stageFunc adapts a method to Stage.
+type stageFunc struct {
+	name string
+	fn   func(context.Context, *Request) error
+}
+
+func (f stageFunc) Name() string                              { return f.name }
+func (f stageFunc) Run(ctx context.Context, r *Request) error { return f.fn(ctx, r) }
+
+// serveAI runs one AI request through the pipeline and forwards it.
+func (s *Server) serveAI(w http.ResponseWriter, hr *http.Request, ep providers.Endpoint) {
+	r := &Request{ID: newRequestID(), Start: s.now(), Endpoint: ep, HTTP: hr, Header: w.Header(), dialect: dialectOpenAI}
+	r.Header.Set("X-Request-Id", r.ID)
+	ctx := hr.Context()
+	var err error
+	for _, st := range s.stages {
+		if err = st.Run(ctx, r); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = s.forward(ctx, w, r)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+	}
+	s.logRequest(r, err)
+}
+
+// fail writes an error that was decided before any answer was sent.
+func (s *Server) fail(w http.ResponseWriter, r *Request, err error) {
+	if us, ok := err.(*upstreamStatus); ok {
+		r.Status, r.ErrCode = us.Status, "upstream_status"
+		w.Header().Set("Content-Type", us.ContentType)
+		w.WriteHeader(us.Status)
+		n, _ := w.Write(us.Body)
+		r.BytesOut = int64(n)
+		return
+	}
+	if r.Status != 0 {
+		return // the answer had started; forward already ended the stream
+	}
+	e := asError(err)
+	r.Status, r.ErrCode = e.Status, e.Code
+	writeError(w, r.dialect, e)
+}

@@ -1,0 +1,127 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
+	"github.com/crisphq/crisp/keys"
+	"github.com/crisphq/crisp/providers"
+)
+
+// Action names when a request names no customer: no customer context is
+// attached, detectors still apply.
+const actionGeneral = "ai.general"
+
+// authenticate finds who is asking and which AI action they are using.
+func (s *Server) authenticate(ctx context.Context, r *Request) error {
+	key := keys.FromHeaders(r.HTTP.Header.Get("Authorization"), r.HTTP.Header.Get("X-Api-Key"))
+	caller, err := s.opts.Keys.Authenticate(ctx, key)
+	if err != nil {
+		if errors.Is(err, keys.ErrUnknown) {
+			return errInvalidKey(nil)
+		}
+		// The key store failed: fail closed, but say it is ours, not theirs.
+		return &Error{Status: 503, Type: "api_error", Code: "unavailable",
+			Message: "Crisp cannot check keys right now; nothing was sent to a provider.", Cause: err}
+	}
+	r.Caller = caller
+	r.Action = r.HTTP.Header.Get("X-Crisp-Action")
+	if r.Action == "" {
+		r.Action = actionGeneral
+		if r.HTTP.Header.Get("X-Crisp-User-Id") != "" && caller.DefaultAction != "" {
+			r.Action = caller.DefaultAction
+		}
+	}
+	if !caller.MayUse(r.Action) {
+		return errPolicyDenied("The key %s may not use the action %q.", caller.KeyID, r.Action)
+	}
+	return nil
+}
+
+// parse reads the body once, within the size limit, and picks out the few
+// fields crisp routes on. Everything else passes through untouched.
+func (s *Server) parse(_ context.Context, r *Request) error {
+	limit := s.opts.MaxBodyBytes
+	if r.HTTP.ContentLength > limit {
+		return errTooLarge(limit)
+	}
+	size := r.HTTP.ContentLength
+	if size < 0 || size > limit {
+		size = 512
+	}
+	buf := make([]byte, 0, size+1)
+	body, err := readAllInto(buf, http.MaxBytesReader(nil, r.HTTP.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return errTooLarge(limit)
+		}
+		return &Error{Status: 400, Type: "invalid_request_error", Code: "invalid_request_error",
+			Message: "The request body could not be read.", Cause: err}
+	}
+	r.In, r.Out = body, body
+	r.BytesIn = int64(len(body))
+	if !gjson.ValidBytes(body) {
+		return errInvalidRequest("", "The request body is not valid JSON.")
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return errInvalidRequest("", "The request body must be a JSON object.")
+	}
+	model := root.Get("model")
+	if model.Type != gjson.String || model.Str == "" {
+		return errInvalidRequest("model", "You must provide a model parameter.")
+	}
+	r.Model = model.Str
+	if st := root.Get("stream"); st.Exists() {
+		if st.Type != gjson.True && st.Type != gjson.False {
+			return errInvalidRequest("stream", "stream must be a boolean.")
+		}
+		r.Stream = st.Type == gjson.True && r.Endpoint != providers.Embeddings
+	}
+	return nil
+}
+
+// readAllInto is io.ReadAll into a buffer sized from Content-Length, which
+// saves the doubling copies on the hot path.
+func readAllInto(b []byte, rd io.Reader) ([]byte, error) {
+	for {
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
+// route picks the provider for the model, within what the key may call. An
+// alias is resolved in the outbound body, so the provider sees a real name.
+func (s *Server) route(_ context.Context, r *Request) error {
+	if !r.Caller.MayCall(r.Model) {
+		return errModelNotFound(r.Model, errors.New("not in the key's models"))
+	}
+	rt, err := s.opts.Router.Route(r.Model)
+	if err != nil {
+		return errModelNotFound(r.Model, err)
+	}
+	r.Route = rt
+	if rt.Model != r.Model {
+		out, err := sjson.SetBytes(r.Out, "model", rt.Model)
+		if err != nil {
+			return errInternal(err)
+		}
+		r.Out = out
+	}
+	return nil
+}

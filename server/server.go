@@ -1,0 +1,169 @@
+// Package server wires a configuration into a running crisp: the store, the
+// keys, the providers and the HTTP surfaces, with TLS and graceful shutdown.
+// It is the one place that knows every part; the parts know nothing of it.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+
+	"github.com/crisphq/crisp/config"
+	"github.com/crisphq/crisp/keys"
+	"github.com/crisphq/crisp/providers"
+	"github.com/crisphq/crisp/proxy"
+)
+
+// Server is a configured crisp, ready to serve.
+type Server struct {
+	cfg   *config.Config
+	log   zerolog.Logger
+	proxy *proxy.Server
+	auth  *keys.Authenticator
+	http  *http.Server
+}
+
+// New builds every part from cfg.
+func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, error) {
+	router, disabled, err := providers.New(cfg, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range disabled {
+		log.Info().Str("provider", d.Name).Str("reason", d.Reason).Msg("provider disabled")
+	}
+	for _, p := range cfg.Providers {
+		if p.AllowInsecure {
+			log.Warn().Str("provider", p.Name).Str("base_url", p.BaseURL).
+				Msg("INSECURE: allow_insecure lets prompts and customer context cross the network unencrypted")
+		}
+	}
+	if router.OnlyOffline() {
+		log.Warn().Msg("no LLM provider configured: the built-in offline provider answers every model, and says so (set OPENAI_API_KEY to use OpenAI)")
+	}
+	records, err := configKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := keys.NewAuthenticator(records, nil)
+	if err != nil {
+		return nil, err
+	}
+	px := proxy.New(proxy.Options{
+		Workspace:    cfg.Workspace.ID,
+		Keys:         auth,
+		Router:       router,
+		Log:          log,
+		MaxBodyBytes: cfg.Server.MaxBodyBytes,
+	})
+	s := &Server{cfg: cfg, log: log, proxy: px, auth: auth}
+	s.http = &http.Server{
+		Handler:           px,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          nil,
+	}
+	if cfg.Server.TLS.Enabled() {
+		cert, err := tls.LoadX509KeyPair(cfg.Server.TLS.Cert, cfg.Server.TLS.Key)
+		if err != nil {
+			return nil, fmt.Errorf("load TLS certificate: %w", err)
+		}
+		s.http.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	return s, nil
+}
+
+// configKeys turns the configured keys into records.
+func configKeys(cfg *config.Config) ([]keys.Record, error) {
+	out := make([]keys.Record, 0, len(cfg.Keys))
+	for _, k := range cfg.Keys {
+		h, err := hex.DecodeString(k.SHA256)
+		if err != nil || len(h) != 32 {
+			return nil, fmt.Errorf("key %s: bad sha256", k.ID)
+		}
+		rec := keys.Record{Caller: keys.Caller{
+			Workspace: cfg.Workspace.ID, KeyID: k.ID, Name: k.Name, Kind: k.Kind, Member: k.Member,
+			Role: k.Role, Teams: k.Teams, Actions: k.Actions, DefaultAction: k.DefaultAction, Models: k.Models,
+		}}
+		rec.Prefix = k.Prefix
+		copy(rec.SHA256[:], h)
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// Handler is the whole HTTP surface, for tests and benchmarks that serve it
+// on their own listener.
+func (s *Server) Handler() http.Handler { return s.http.Handler }
+
+// Serve accepts connections on ln until ctx ends, then shuts down
+// gracefully: the listener closes at once (new connections are refused),
+// in-flight requests and streams get ShutdownTimeout to finish, and what is
+// left after that is cut.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() {
+		if s.http.TLSConfig != nil {
+			errc <- s.http.Serve(tls.NewListener(ln, s.http.TLSConfig))
+		} else {
+			errc <- s.http.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.proxy.Drain()
+	s.log.Info().Dur("timeout", s.cfg.Server.ShutdownTimeout).Msg("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.Server.ShutdownTimeout)
+	defer cancel()
+	err := s.http.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn().Msg("shutdown timeout: cutting the requests still running")
+		err = s.http.Close()
+	}
+	<-errc // Serve has returned ErrServerClosed
+	s.auth.Close()
+	return err
+}
+
+// ListenAndServe listens on the configured address and serves until ctx ends.
+func (s *Server) ListenAndServe(ctx context.Context, started func(addr string)) error {
+	ln, err := net.Listen("tcp", s.cfg.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if started != nil {
+		started(ln.Addr().String())
+	}
+	return s.Serve(ctx, ln)
+}
+
+// NewLogger builds the process logger: JSON, or console lines on a terminal.
+func NewLogger(cfg config.Logging, w io.Writer) zerolog.Logger {
+	console := cfg.Format == "console"
+	if cfg.Format == "auto" {
+		if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+			console = true
+		}
+	}
+	if console {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+	}
+	lvl, err := zerolog.ParseLevel(cfg.Level)
+	if err != nil {
+		lvl = zerolog.InfoLevel
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
