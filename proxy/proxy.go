@@ -119,7 +119,3 @@ func allowFor(path string) string {
 	}
 	return "POST"
 }
-
-func ms(d time.Duration) string {
-	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 3, 64)
-}
