@@ -67,16 +67,19 @@ func Parse(name string, data []byte, getenv func(string) string) (*Config, error
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
 		doc = doc.Content[0]
 	}
-	l := &loader{file: name, getenv: getenv}
+	l := &loader{file: name, getenv: getenv, paths: map[int]string{}}
 	l.expand(doc, "")
 	l.checkKnown(doc, reflect.TypeOf(Config{}), "")
 	cfg := &Config{File: name}
 	if len(l.problems) == 0 {
+		// yaml keeps decoding past a type error, so validation still sees
+		// the rest and every problem is reported in one go.
 		if err := doc.Decode(cfg); err != nil {
 			l.decodeError(err)
 		}
-	}
-	if len(l.problems) == 0 {
+		if _, isType := errAsType(l.problems); !isType && len(l.problems) > 0 {
+			return nil, l.result()
+		}
 		cfg.applyDefaults()
 		v := validator{loader: l, root: doc}
 		v.validate(cfg)
@@ -91,6 +94,7 @@ type loader struct {
 	file     string
 	getenv   func(string) string
 	problems Problems
+	paths    map[int]string // line → field, to name the field in yaml's type errors
 }
 
 func (l *loader) add(line int, field, format string, args ...any) {
@@ -157,6 +161,7 @@ func (l *loader) checkKnown(n *yaml.Node, t reflect.Type, field string) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key, val := n.Content[i], n.Content[i+1]
 			ft, ok := fields[key.Value]
+			l.paths[key.Line] = join(field, key.Value)
 			if !ok {
 				l.add(key.Line, join(field, key.Value), "unknown key%s", suggest(key.Value, fields))
 				continue
@@ -194,7 +199,11 @@ func (l *loader) decodeError(err error) {
 			line, _ = strconv.Atoi(m[1])
 			msg = m[2]
 		}
-		l.add(line, "value", "%s", msg)
+		f := l.paths[line]
+		if f == "" {
+			f = "value"
+		}
+		l.add(line, f, "%s", msg)
 	}
 }
 
@@ -215,9 +224,9 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 }
 
 func suggest(key string, fields map[string]reflect.Type) string {
-	best, bestD := "", 3
+	best, bestD := "", 4
 	for name := range fields {
-		if d := editDistance(key, name); d < bestD || (d == bestD && name < best) {
+		if d := editDistance(key, name); d < len(key) && (d < bestD || (d == bestD && name < best)) {
 			best, bestD = name, d
 		}
 	}
@@ -259,4 +268,15 @@ func orRoot(field string) string {
 		return "config"
 	}
 	return field
+}
+
+// errAsType reports whether the only problems are yaml type errors, which
+// leave the rest of the file decodable.
+func errAsType(ps Problems) (int, bool) {
+	for _, p := range ps {
+		if !strings.Contains(p.Msg, "cannot unmarshal") {
+			return 0, false
+		}
+	}
+	return len(ps), true
 }
