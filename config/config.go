@@ -19,7 +19,19 @@ type Config struct {
 	Providers []Provider `yaml:"providers"`
 	Routing   Routing    `yaml:"routing"`
 	Keys      []Key      `yaml:"keys"`
+	Identity  Identity   `yaml:"identity"`
+	Ingest    Ingest     `yaml:"ingest"`
 	Logging   Logging    `yaml:"logging"`
+
+	// Catalog is the catalog file, relative to this file's folder.
+	// Default catalog.yaml.
+	Catalog string `yaml:"catalog"`
+	// Policies is the folder of *.rules files, relative to this file's
+	// folder. Default policies.
+	Policies string `yaml:"policies"`
+	// Seed loads the example workspace's customers, accounts and journey
+	// (seed/*.jsonl beside this file) into an empty workspace at start.
+	Seed bool `yaml:"seed"`
 
 	// File is where the configuration came from, for messages.
 	File string `yaml:"-"`
@@ -143,6 +155,41 @@ type Key struct {
 	SHA256 string `yaml:"sha256"`
 }
 
+// Identity says how a customer's identity is signed. Several secrets may
+// be active at once, so one can be rotated without a gap.
+type Identity struct {
+	// RequireSigned refuses (403 identity_unverified) a request that names a
+	// customer without a valid signature. Otherwise it goes on with
+	// signedIdentity false, for policy to decide.
+	RequireSigned bool `yaml:"require_signed_identity"`
+	// Secrets sign X-Crisp-User-Hash (HMAC-SHA256) and HS256 identity tokens.
+	Secrets []IdentitySecret `yaml:"secrets"`
+	// RSAKeys verify RS256 identity tokens, selected by the token's kid.
+	RSAKeys []RSAKey `yaml:"rsa_keys"`
+	// CacheSize bounds how many resolved customers are cached. Default 100000.
+	CacheSize int64 `yaml:"cache_size"`
+}
+
+// IdentitySecret is one HMAC secret; ID is the JWT kid that selects it.
+type IdentitySecret struct {
+	ID  string `yaml:"id"`
+	Key Secret `yaml:"key"`
+}
+
+// RSAKey is a PEM public key file for RS256 identity tokens.
+type RSAKey struct {
+	ID            string `yaml:"id"`
+	PublicKeyFile string `yaml:"public_key_file"`
+}
+
+// Ingest is the Segment-compatible tracking API at /ingest/v1/….
+type Ingest struct {
+	// WriteKeys are accepted as the Basic auth user, as Segment sends them.
+	WriteKeys []Secret `yaml:"write_keys"`
+	// MaxBatchBytes caps one request body. Default 512000 (Segment's 500 KB).
+	MaxBatchBytes int64 `yaml:"max_batch_bytes"`
+}
+
 // Logging shapes the log output.
 type Logging struct {
 	// Level is debug, info, warn or error. Default info.
@@ -214,6 +261,18 @@ func (c *Config) applyDefaults() {
 		if k.DefaultAction == "" {
 			k.DefaultAction = "ai.draft"
 		}
+	}
+	if c.Catalog == "" {
+		c.Catalog = "catalog.yaml"
+	}
+	if c.Policies == "" {
+		c.Policies = "policies"
+	}
+	if c.Identity.CacheSize == 0 {
+		c.Identity.CacheSize = 100_000
+	}
+	if c.Ingest.MaxBatchBytes == 0 {
+		c.Ingest.MaxBatchBytes = 512_000
 	}
 	if c.Logging.Level == "" {
 		c.Logging.Level = "info"

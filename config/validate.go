@@ -84,6 +84,24 @@ func (v *validator) validate(c *Config) {
 	for i, k := range c.Keys {
 		v.validateKey(i, k, ids)
 	}
+	kids := map[string]bool{}
+	for i, sec := range c.Identity.Secrets {
+		field := "identity.secrets[" + strconv.Itoa(i) + "]"
+		if sec.ID == "" || kids[sec.ID] {
+			v.add(v.at("identity", "secrets", i), field+".id", "is required and must be unique")
+		}
+		kids[sec.ID] = true
+		if len(sec.Key.Value()) < 16 {
+			v.add(v.at("identity", "secrets", i, "key"), field+".key", "must be at least 16 characters")
+		}
+	}
+	for i, k := range c.Identity.RSAKeys {
+		field := "identity.rsa_keys[" + strconv.Itoa(i) + "]"
+		if k.ID == "" || kids[k.ID] || k.PublicKeyFile == "" {
+			v.add(v.at("identity", "rsa_keys", i), field, "needs a unique id and a public_key_file")
+		}
+		kids[k.ID] = true
+	}
 	switch c.Logging.Level {
 	case "debug", "info", "warn", "error":
 	default:

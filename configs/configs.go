@@ -1,11 +1,12 @@
 // Package configs holds the example workspace (Acme) as version-controlled
-// definitions: the server configuration, the catalog and the policies. They
-// are embedded so `crisp serve` works from any directory with no set-up.
+// definitions: the server configuration, the catalog, the policies and the
+// example data. They are embedded so `crisp serve` works from any directory
+// with no set-up.
 package configs
 
 import "embed"
 
 // FS is the example workspace's definitions, rooted at this folder.
 //
-//go:embed crisp.yaml
+//go:embed crisp.yaml catalog.yaml policies
 var FS embed.FS

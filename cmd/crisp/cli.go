@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,8 @@ func commands() []command {
 	return []command{
 		{"serve", "run the proxy, the APIs and the workspace UI", runServe},
 		{"keys", "manage crisp API keys (keys create)", runKeys},
+		{"sign", "print the signed identity (X-Crisp-User-Hash) for a customer id", runSign},
+		{"catalog", "check the catalog of customer fields (catalog lint, catalog diff REV)", runCatalog},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -94,14 +97,28 @@ func (c *common) register(fs *flag.FlagSet, e env) {
 	fs.StringVar(&c.db, "db", e.getenv("CRISP_DB"), "database: a SQLite path, sqlite:PATH or a postgres:// URL (env CRISP_DB; default sqlite:crisp.db)")
 }
 
+// defs is where the definitions live: the embedded example workspace, or
+// the folder --config names.
+type defs struct {
+	fsys fs.FS  // the definitions folder
+	dir  string // its path on disk; empty for the embedded example
+}
+
 // load reads the configuration and applies --db.
 func (c *common) load(e env) (*config.Config, error) {
+	cfg, _, err := c.loadDefs(e)
+	return cfg, err
+}
+
+// loadDefs reads the configuration and says where its definitions live.
+func (c *common) loadDefs(e env) (*config.Config, defs, error) {
 	var cfg *config.Config
 	var err error
+	d := defs{fsys: configs.FS}
 	if c.config == "" {
 		data, rerr := configs.FS.ReadFile("crisp.yaml")
 		if rerr != nil {
-			return nil, rerr
+			return nil, d, rerr
 		}
 		cfg, err = config.Parse("configs/crisp.yaml (embedded)", data, e.getenv)
 	} else {
@@ -109,15 +126,17 @@ func (c *common) load(e env) (*config.Config, error) {
 		if st, serr := os.Stat(path); serr == nil && st.IsDir() {
 			path = filepath.Join(path, "crisp.yaml")
 		}
+		d.dir = filepath.Dir(path)
+		d.fsys = os.DirFS(d.dir)
 		cfg, err = config.LoadFile(path, e.getenv)
 	}
 	if err != nil {
-		return nil, err
+		return nil, d, err
 	}
 	if c.db != "" {
 		cfg.Storage.DSN = normalizeDSN(c.db)
 	}
-	return cfg, nil
+	return cfg, d, nil
 }
 
 // normalizeDSN accepts a bare SQLite path as well as sqlite:PATH.
