@@ -162,6 +162,8 @@ func MatchModel(pattern, model string) bool {
 type ModelInfo struct {
 	ID       string
 	Provider string
+	// Target is the model actually called: ID, or an alias's target.
+	Target string
 }
 
 // listTTL is how long an upstream's model list is reused.
@@ -173,15 +175,15 @@ const listTTL = time.Minute
 func (r *Router) Models(ctx context.Context) []ModelInfo {
 	seen := map[string]bool{}
 	var out []ModelInfo
-	add := func(id, prov string) {
+	add := func(id, prov, target string) {
 		if !seen[id] {
 			seen[id] = true
-			out = append(out, ModelInfo{ID: id, Provider: prov})
+			out = append(out, ModelInfo{ID: id, Provider: prov, Target: target})
 		}
 	}
 	for _, e := range r.providers {
 		for m := range e.exact {
-			add(m, e.p.Name())
+			add(m, e.p.Name(), m)
 		}
 		if len(e.patterns) == 0 {
 			continue
@@ -189,7 +191,7 @@ func (r *Router) Models(ctx context.Context) []ModelInfo {
 		for _, m := range r.upstreamList(ctx, e.p) {
 			for _, pat := range e.patterns {
 				if MatchModel(pat, m) {
-					add(m, e.p.Name())
+					add(m, e.p.Name(), m)
 					break
 				}
 			}
@@ -197,7 +199,7 @@ func (r *Router) Models(ctx context.Context) []ModelInfo {
 	}
 	for alias, target := range r.aliases {
 		if rt, err := r.Route(target); err == nil {
-			add(alias, rt.Provider.Name())
+			add(alias, rt.Provider.Name(), rt.Model)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

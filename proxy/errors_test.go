@@ -115,7 +115,7 @@ func TestBadInput(t *testing.T) {
 				}
 			}
 			// The server keeps serving: a good request with a fresh fake.
-			fake.Status, fake.Stall = 0, 0
+			fake.Update(func(f *providertest.Fake) { f.Status, f.Stall = 0, 0 })
 			if base == fake.URL() {
 				ok := crisp.Do(t, "POST", "/v1/chat/completions", servertest.SupportKey, goodBody)
 				io.Copy(io.Discard, ok.Body)

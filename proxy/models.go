@@ -24,7 +24,7 @@ func (s *Server) serveModels(w http.ResponseWriter, hr *http.Request) {
 	r.Caller = caller
 	var list []openaiwire.Model
 	for _, m := range s.opts.Router.Models(hr.Context()) {
-		if caller.MayCall(m.ID) {
+		if caller.MayCall(m.Target) {
 			list = append(list, openaiwire.Model{ID: m.ID, Object: "model", OwnedBy: m.Provider})
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/crisphq/crisp/identity"
 	"github.com/crisphq/crisp/keys"
 	"github.com/crisphq/crisp/providers"
 	"github.com/crisphq/crisp/sse"
@@ -56,6 +57,11 @@ type Request struct {
 	Action string
 	Route  providers.Route
 
+	// Identity is how well the customer's identity is proven; Subject is the
+	// customer and account it resolved to (nil for ai.general).
+	Identity identity.Assurance
+	Subject  *identity.Subject
+
 	// Header collects crisp's response headers (X-Crisp-*), sent with the
 	// answer or the error.
 	Header http.Header
@@ -79,6 +85,7 @@ type Usage struct {
 func (s *Server) pipeline() ([]Stage, []ResponseStage) {
 	return []Stage{
 			stageFunc{"authenticate", s.authenticate}, // who is asking: the crisp key
+			stageFunc{"identity", s.identify},         // who it is about: signed identity, customer, account
 			stageFunc{"parse", s.parse},               // the body, read once and bounded
 			stageFunc{"route", s.route},               // which provider serves the model
 		},

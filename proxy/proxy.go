@@ -13,17 +13,24 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/crisphq/crisp/identity"
 	"github.com/crisphq/crisp/keys"
 	"github.com/crisphq/crisp/providers"
 )
 
 // Options are the proxy's dependencies.
 type Options struct {
-	Workspace    string
-	Keys         *keys.Authenticator
-	Router       *providers.Router
-	Log          zerolog.Logger
-	MaxBodyBytes int64
+	Workspace string
+	Keys      *keys.Authenticator
+	Router    *providers.Router
+	// Verifier checks signed customer identity; Resolver finds the customer
+	// and account it names.
+	Verifier *identity.Verifier
+	Resolver *identity.Resolver
+	// RequireSigned refuses an unverified customer identity with 403.
+	RequireSigned bool
+	Log           zerolog.Logger
+	MaxBodyBytes  int64
 	// Ready reports whether dependencies (the store) can serve; nil means yes.
 	Ready func(context.Context) error
 	// Now is the clock; nil means time.Now.

@@ -33,7 +33,8 @@ func (s *Server) authenticate(ctx context.Context, r *Request) error {
 	r.Action = r.HTTP.Header.Get("X-Crisp-Action")
 	if r.Action == "" {
 		r.Action = actionGeneral
-		if r.HTTP.Header.Get("X-Crisp-User-Id") != "" && caller.DefaultAction != "" {
+		named := r.HTTP.Header.Get(headerUserID) != "" || r.HTTP.Header.Get(headerToken) != ""
+		if named && caller.DefaultAction != "" {
 			r.Action = caller.DefaultAction
 		}
 	}
@@ -108,12 +109,14 @@ func readAllInto(b []byte, rd io.Reader) ([]byte, error) {
 // route picks the provider for the model, within what the key may call. An
 // alias is resolved in the outbound body, so the provider sees a real name.
 func (s *Server) route(_ context.Context, r *Request) error {
-	if !r.Caller.MayCall(r.Model) {
-		return errModelNotFound(r.Model, errors.New("not in the key's models"))
-	}
 	rt, err := s.opts.Router.Route(r.Model)
 	if err != nil {
 		return errModelNotFound(r.Model, err)
+	}
+	// The key's model list governs the model actually called, so an alias
+	// can neither widen nor narrow it.
+	if !r.Caller.MayCall(rt.Model) {
+		return errModelNotFound(r.Model, errors.New("not in the key's models"))
 	}
 	r.Route = rt
 	if rt.Model != r.Model {

@@ -19,6 +19,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/crisphq/crisp/config"
+	"github.com/crisphq/crisp/identity"
+	"github.com/crisphq/crisp/store"
 	"github.com/crisphq/crisp/keys"
 	"github.com/crisphq/crisp/providers"
 	"github.com/crisphq/crisp/proxy"
@@ -26,11 +28,13 @@ import (
 
 // Server is a configured crisp, ready to serve.
 type Server struct {
-	cfg   *config.Config
-	log   zerolog.Logger
-	proxy *proxy.Server
-	auth  *keys.Authenticator
-	http  *http.Server
+	cfg      *config.Config
+	log      zerolog.Logger
+	db       *store.DB
+	auth     *keys.Authenticator
+	resolver *identity.Resolver
+	proxy    *proxy.Server
+	http     *http.Server
 }
 
 // New builds every part from cfg.
@@ -51,22 +55,45 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 	if router.OnlyOffline() {
 		log.Warn().Msg("no LLM provider configured: the built-in offline provider answers every model, and says so (set OPENAI_API_KEY to use OpenAI)")
 	}
+	s := &Server{cfg: cfg, log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			s.closeParts()
+		}
+	}()
+	if s.db, err = store.Open(ctx, cfg.Storage.DSN); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := s.db.EnsureWorkspace(ctx, store.Workspace{ID: cfg.Workspace.ID, Name: cfg.Workspace.Name}); err != nil {
+		return nil, fmt.Errorf("workspace: %w", err)
+	}
 	records, err := configKeys(cfg)
 	if err != nil {
 		return nil, err
 	}
-	auth, err := keys.NewAuthenticator(records, nil)
+	if s.auth, err = keys.NewAuthenticator(records, storedKeys{s.db}); err != nil {
+		return nil, err
+	}
+	verifier, err := newVerifier(cfg.Identity)
 	if err != nil {
 		return nil, err
 	}
+	if s.resolver, err = identity.NewResolver(s.db, cfg.Identity.CacheSize); err != nil {
+		return nil, err
+	}
 	px := proxy.New(proxy.Options{
-		Workspace:    cfg.Workspace.ID,
-		Keys:         auth,
-		Router:       router,
-		Log:          log,
-		MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		Workspace:     cfg.Workspace.ID,
+		Keys:          s.auth,
+		Router:        router,
+		Verifier:      verifier,
+		Resolver:      s.resolver,
+		RequireSigned: cfg.Identity.RequireSigned,
+		Log:           log,
+		MaxBodyBytes:  cfg.Server.MaxBodyBytes,
+		Ready:         s.db.Ping,
 	})
-	s := &Server{cfg: cfg, log: log, proxy: px, auth: auth}
+	s.proxy = px
 	s.http = &http.Server{
 		Handler:           px,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
@@ -80,7 +107,21 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 		}
 		s.http.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
+	ok = true
 	return s, nil
+}
+
+// closeParts releases what New opened.
+func (s *Server) closeParts() {
+	if s.resolver != nil {
+		s.resolver.Close()
+	}
+	if s.auth != nil {
+		s.auth.Close()
+	}
+	if s.db != nil {
+		s.db.Close()
+	}
 }
 
 // configKeys turns the configured keys into records.
@@ -134,7 +175,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		err = s.http.Close()
 	}
 	<-errc // Serve has returned ErrServerClosed
-	s.auth.Close()
+	s.closeParts()
 	return err
 }
 

@@ -96,15 +96,37 @@ func (f *Fake) Last() Received {
 	return f.received[len(f.received)-1]
 }
 
+// Update changes knobs while requests may be in flight.
+func (f *Fake) Update(fn func(f *Fake)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f)
+}
+
+// knobs is a consistent copy of the knobs for one request.
+type knobs struct {
+	answer    string
+	pieces    []string
+	status    int
+	errorBody string
+	gate      chan struct{}
+	stall     time.Duration
+	models    []string
+}
+
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	f.received = append(f.received, Received{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
+	k := knobs{f.Answer, f.Pieces, f.Status, f.ErrorBody, f.Gate, f.Stall, f.Models}
 	f.mu.Unlock()
+	f.serve(w, r, body, k)
+}
 
-	if f.Stall > 0 {
+func (f *Fake) serve(w http.ResponseWriter, r *http.Request, body []byte, k knobs) {
+	if k.stall > 0 {
 		select {
-		case <-time.After(f.Stall):
+		case <-time.After(k.stall):
 		case <-r.Context().Done():
 			f.Canceled <- r.URL.Path
 			return
@@ -112,17 +134,17 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	path := strings.TrimPrefix(r.URL.Path, "/v1")
 	if path == "/models" && r.Method == http.MethodGet {
-		models := make([]openaiwire.Model, len(f.Models))
-		for i, m := range f.Models {
+		models := make([]openaiwire.Model, len(k.models))
+		for i, m := range k.models {
 			models[i] = openaiwire.Model{ID: m, Object: "model", Created: 1700000000, OwnedBy: "fake"}
 		}
 		writeJSON(w, 200, openaiwire.ModelList(models))
 		return
 	}
-	if f.Status != 0 {
+	if k.status != 0 {
 		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(f.Status)
-		io.WriteString(w, f.ErrorBody)
+		w.WriteHeader(k.status)
+		io.WriteString(w, k.errorBody)
 		return
 	}
 	model := gjson.GetBytes(body, "model").String()
@@ -132,27 +154,27 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch path {
 	case "/chat/completions":
 		if !stream {
-			writeJSON(w, 200, openaiwire.ChatCompletion("chatcmpl-fake", model, created, f.Answer, u))
+			writeJSON(w, 200, openaiwire.ChatCompletion("chatcmpl-fake", model, created, k.answer, u))
 			return
 		}
-		chunks := openaiwire.ChatChunks("chatcmpl-fake", model, created, f.pieces(), u,
+		chunks := openaiwire.ChatChunks("chatcmpl-fake", model, created, k.split(), u,
 			gjson.GetBytes(body, "stream_options.include_usage").Bool())
 		evs := make([][]byte, 0, len(chunks)+1)
 		for _, c := range chunks {
 			evs = append(evs, []byte("data: "+string(c)+"\n\n"))
 		}
 		evs = append(evs, []byte("data: [DONE]\n\n"))
-		f.stream(w, r, evs)
+		f.stream(w, r, evs, k.gate)
 	case "/responses":
 		if !stream {
-			writeJSON(w, 200, openaiwire.ResponseJSON("resp_fake", model, created, f.Answer, u))
+			writeJSON(w, 200, openaiwire.ResponseJSON("resp_fake", model, created, k.answer, u))
 			return
 		}
 		var evs [][]byte
-		for _, e := range openaiwire.ResponseEvents("resp_fake", model, created, f.pieces(), u) {
+		for _, e := range openaiwire.ResponseEvents("resp_fake", model, created, k.split(), u) {
 			evs = append(evs, []byte(fmt.Sprintf("event: %s\ndata: %s\n\n", e.Name, e.Data)))
 		}
-		f.stream(w, r, evs)
+		f.stream(w, r, evs, k.gate)
 	case "/embeddings":
 		n := 1
 		if in := gjson.GetBytes(body, "input"); in.IsArray() {
@@ -168,12 +190,12 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f *Fake) pieces() []string {
-	if len(f.Pieces) > 0 {
-		return f.Pieces
+func (k knobs) split() []string {
+	if len(k.pieces) > 0 {
+		return k.pieces
 	}
 	var out []string
-	for _, w := range strings.SplitAfter(f.Answer, " ") {
+	for _, w := range strings.SplitAfter(k.answer, " ") {
 		if w != "" {
 			out = append(out, w)
 		}
@@ -183,14 +205,14 @@ func (f *Fake) pieces() []string {
 
 // stream writes events one by one, flushing each, waiting on the gate
 // between them, and reports a client that went away.
-func (f *Fake) stream(w http.ResponseWriter, r *http.Request, evs [][]byte) {
+func (f *Fake) stream(w http.ResponseWriter, r *http.Request, evs [][]byte, gate chan struct{}) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(200)
 	rc := http.NewResponseController(w)
 	for i, ev := range evs {
-		if i > 0 && f.Gate != nil {
+		if i > 0 && gate != nil {
 			select {
-			case <-f.Gate:
+			case <-gate:
 			case <-r.Context().Done():
 				f.Canceled <- r.URL.Path
 				return

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -86,6 +87,9 @@ func Start(t testing.TB, yaml string) *Crisp {
 // StartOn runs crisp with cfg on ln until the test ends (or Stop).
 func StartOn(t testing.TB, cfg *config.Config, ln net.Listener) *Crisp {
 	t.Helper()
+	if cfg.Storage.DSN == config.DefaultDSN {
+		cfg.Storage.DSN = "sqlite:" + filepath.Join(t.TempDir(), "crisp.db")
+	}
 	logs := &Buffer{}
 	log := zerolog.New(logs).Level(zerolog.DebugLevel)
 	srv, err := server.New(context.Background(), cfg, log)

@@ -1,0 +1,135 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/dgraph-io/ristretto/v2"
+
+	"github.com/crisphq/crisp/store"
+)
+
+// Store is what resolution reads.
+type Store interface {
+	Customer(ctx context.Context, ws, id string) (store.Customer, error)
+	Account(ctx context.Context, ws, id string) (store.Account, error)
+}
+
+// Subject is who a request is about: the customer and the account the
+// request concerns. A customer crisp has not heard of yet resolves to a
+// subject with only its id, so policy decides with what is known rather
+// than the request failing.
+type Subject struct {
+	Customer store.Customer
+	Account  store.Account // zero when the customer has no account
+	// Known reports whether the customer is in the store.
+	Known bool
+}
+
+// Resolver finds subjects through a bounded cache. Every write to a
+// customer or account must call Invalidate, in this process; several
+// replicas will need a shared signal (a later issue).
+type Resolver struct {
+	st    Store
+	cache *ristretto.Cache[string, any]
+	// gen is bumped by every invalidation. A reader that started before a
+	// write must not put what it read into the cache after the write
+	// dropped it, or the stale copy would stick.
+	gen atomic.Uint64
+}
+
+// NewResolver caches up to size customers and accounts.
+func NewResolver(st Store, size int64) (*Resolver, error) {
+	c, err := ristretto.NewCache(&ristretto.Config[string, any]{
+		NumCounters: size * 10, MaxCost: size, BufferItems: 64,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("identity cache: %w", err)
+	}
+	return &Resolver{st: st, cache: c}, nil
+}
+
+// Close releases the cache.
+func (r *Resolver) Close() { r.cache.Close() }
+
+// Resolve returns the subject for a customer id in a workspace. accountID
+// picks one of the customer's accounts; empty means the first one. An
+// account the customer does not belong to is an error, so a caller cannot
+// pair a customer with someone else's company.
+func (r *Resolver) Resolve(ctx context.Context, ws, customerID, accountID string) (*Subject, error) {
+	c, err := get(ctx, r, "c\x00"+ws+"\x00"+customerID, func(ctx context.Context) (store.Customer, error) {
+		return r.st.Customer(ctx, ws, customerID)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return &Subject{Customer: store.Customer{WorkspaceID: ws, ID: customerID}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resolve customer: %w", err)
+	}
+	s := &Subject{Customer: c, Known: true}
+	if accountID == "" {
+		if len(c.Accounts) == 0 {
+			return s, nil
+		}
+		accountID = c.Accounts[0].AccountID
+	} else if !memberOf(c, accountID) {
+		return nil, ErrNotMember
+	}
+	a, err := get(ctx, r, "a\x00"+ws+"\x00"+accountID, func(ctx context.Context) (store.Account, error) {
+		return r.st.Account(ctx, ws, accountID)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resolve account: %w", err)
+	}
+	s.Account = a
+	return s, nil
+}
+
+// ErrNotMember means the named account is not one of the customer's.
+var ErrNotMember = errors.New("the customer does not belong to that account")
+
+func memberOf(c store.Customer, accountID string) bool {
+	for _, m := range c.Accounts {
+		if m.AccountID == accountID {
+			return true
+		}
+	}
+	return false
+}
+
+func get[T any](ctx context.Context, r *Resolver, key string, load func(context.Context) (T, error)) (T, error) {
+	if v, ok := r.cache.Get(key); ok {
+		return v.(T), nil
+	}
+	gen := r.gen.Load()
+	v, err := load(ctx)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	if r.gen.Load() == gen {
+		r.cache.Set(key, v, 1)
+	}
+	return v, nil
+}
+
+// InvalidateCustomer drops a customer after a write.
+func (r *Resolver) InvalidateCustomer(ws, id string) {
+	r.gen.Add(1)
+	r.cache.Del("c\x00" + ws + "\x00" + id)
+}
+
+// InvalidateAccount drops an account after a write.
+func (r *Resolver) InvalidateAccount(ws, id string) {
+	r.gen.Add(1)
+	r.cache.Del("a\x00" + ws + "\x00" + id)
+}
+
+// Wait blocks until pending cache writes are applied; tests use it to see
+// their Sets.
+func (r *Resolver) Wait() { r.cache.Wait() }

@@ -1,0 +1,80 @@
+package server
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"os"
+
+	"github.com/crisphq/crisp/config"
+	"github.com/crisphq/crisp/identity"
+	"github.com/crisphq/crisp/keys"
+	"github.com/crisphq/crisp/store"
+)
+
+// storedKeys adapts the store's keys to the authenticator.
+type storedKeys struct{ db *store.DB }
+
+func (s storedKeys) KeysByPrefix(ctx context.Context, prefix string) ([]keys.Record, error) {
+	stored, err := s.db.KeysByPrefix(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]keys.Record, 0, len(stored))
+	for _, k := range stored {
+		if k.RevokedAt != nil {
+			continue
+		}
+		h, err := hex.DecodeString(k.Hash)
+		if err != nil || len(h) != 32 {
+			continue // a corrupt row matches nothing
+		}
+		rec := keys.Record{Prefix: k.Prefix, Caller: keys.Caller{
+			Workspace: k.WorkspaceID, KeyID: k.ID, Name: k.Name, Kind: k.Kind, Member: k.Member, Role: k.Role,
+			Teams: k.Teams, Actions: k.Actions, DefaultAction: k.DefaultAction, Models: k.Models,
+		}}
+		copy(rec.SHA256[:], h)
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// newVerifier builds the signed-identity verifier from configuration.
+func newVerifier(c config.Identity) (*identity.Verifier, error) {
+	secrets := make([]identity.Secret, 0, len(c.Secrets))
+	for _, s := range c.Secrets {
+		secrets = append(secrets, identity.Secret{ID: s.ID, Key: []byte(s.Key.Value())})
+	}
+	rsaKeys := map[string]*rsa.PublicKey{}
+	for _, k := range c.RSAKeys {
+		pub, err := readRSAPublicKey(k.PublicKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("identity.rsa_keys %s: %w", k.ID, err)
+		}
+		rsaKeys[k.ID] = pub
+	}
+	return identity.NewVerifier(secrets, rsaKeys, nil)
+}
+
+func readRSAPublicKey(path string) (*rsa.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("%s holds no PEM block", path)
+	}
+	key, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	pub, ok := key.(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%s is not an RSA public key", path)
+	}
+	return pub, nil
+}
