@@ -1,0 +1,58 @@
+package store_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/crisphq/crisp/store"
+	"github.com/crisphq/crisp/store/storetest"
+)
+
+// FuzzRebind checks that every ? outside a quoted literal, and only those,
+// becomes $1, $2, ... in order.
+func FuzzRebind(f *testing.F) {
+	for _, s := range []string{"a = ? AND b = ?", `x LIKE ? ESCAPE '\'`, "'?' ?", "''''?", "??", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		got := store.RebindDollar(q)
+		quoted, marks := false, 0
+		for _, c := range q {
+			switch {
+			case c == '\'':
+				quoted = !quoted
+			case c == '?' && !quoted:
+				marks++
+			}
+		}
+		if n := strings.Count(got, "$") - strings.Count(q, "$"); n != marks {
+			t.Fatalf("rebind(%q) = %q: %d new $ for %d placeholders", q, got, n, marks)
+		}
+		if marks == 0 && got != q {
+			t.Fatalf("rebind(%q) changed a query without placeholders: %q", q, got)
+		}
+	})
+}
+
+// FuzzListCursor feeds arbitrary cursors to ListCustomers: a cursor is
+// either understood or refused with ErrInvalid, never a crash or a SQL error.
+func FuzzListCursor(f *testing.F) {
+	for _, s := range []string{"", "aWQ6dXNyXzE", "aWQ6", "!!", "aWQ6JyBPUiAxPTE7LS0", "Zm9v"} {
+		f.Add(s)
+	}
+	db := storetest.OpenSQLite(f)
+	_, err := db.Apply(f.Context(), "acme", store.Batch{Customers: []store.CustomerUpdate{{ID: "usr_1"}, {ID: "usr_2"}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, cursor string) {
+		page, _, err := db.ListCustomers(t.Context(), "acme", store.ListOptions{Cursor: cursor, Limit: 1})
+		if err != nil && !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("cursor %q: %v", cursor, err)
+		}
+		if len(page) > 1 {
+			t.Fatalf("cursor %q: page of %d with limit 1", cursor, len(page))
+		}
+	})
+}
