@@ -44,6 +44,8 @@ type Resolver struct {
 func NewResolver(st Store, size int64) (*Resolver, error) {
 	c, err := ristretto.NewCache(&ristretto.Config[string, any]{
 		NumCounters: size * 10, MaxCost: size, BufferItems: 64,
+		// Cost counts entries, not bytes.
+		IgnoreInternalCost: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("identity cache: %w", err)

@@ -40,6 +40,7 @@ func NewAuthenticator(static []Record, source Source) (*Authenticator, error) {
 	if source != nil {
 		c, err := ristretto.NewCache(&ristretto.Config[string, []Record]{
 			NumCounters: 100_000, MaxCost: 10_000, BufferItems: 64,
+			IgnoreInternalCost: true, // cost counts entries, not bytes
 		})
 		if err != nil {
 			return nil, fmt.Errorf("key cache: %w", err)

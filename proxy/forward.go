@@ -159,13 +159,20 @@ func (s *Server) relayStream(ctx context.Context, w http.ResponseWriter, r *Requ
 		if r.TTFB == 0 {
 			r.TTFB = time.Since(r.Start)
 		}
-		if err := out.Write(&ev); err != nil {
+		if err := out.Buffer(&ev); err != nil {
 			return fmt.Errorf("%w: %w", errClientGone, err)
 		}
 		return nil
 	})
 	rd := sse.NewReader(body, maxEventBytes)
 	for {
+		// Events that arrived together go out together: flush only when
+		// the next event would wait on the network.
+		if !rd.Ready() {
+			if err := out.Flush(); err != nil {
+				return s.endStream(ctx, r, out, fmt.Errorf("%w: %w", errClientGone, err))
+			}
+		}
 		ev, err := rd.Next()
 		if err == io.EOF {
 			break
@@ -179,6 +186,9 @@ func (s *Server) relayStream(ctx context.Context, w http.ResponseWriter, r *Requ
 	}
 	if err := emit.end(); err != nil {
 		return s.endStream(ctx, r, out, err)
+	}
+	if err := out.Flush(); err != nil {
+		r.ErrCode = "client_closed_request"
 	}
 	return nil
 }

@@ -66,11 +66,15 @@ type Reader struct {
 	br  *bufio.Reader
 	max int
 	raw []byte
+	// The first data line's place in raw: a one-line event (nearly all of
+	// them) gets its Data as a slice of its Raw rather than a second copy.
+	dataLines          int
+	dataStart, dataEnd int
 }
 
 // NewReader reads events of at most max bytes each from r.
 func NewReader(r io.Reader, max int) *Reader {
-	return &Reader{br: bufio.NewReaderSize(r, 16<<10), max: max}
+	return &Reader{br: bufio.NewReaderSize(r, 4<<10), max: max}
 }
 
 // Next returns the next event. At the end of the stream it returns io.EOF;
@@ -79,6 +83,7 @@ func NewReader(r io.Reader, max int) *Reader {
 func (r *Reader) Next() (Event, error) {
 	var ev Event
 	r.raw = r.raw[:0]
+	r.dataLines = 0
 	seen := false
 	for {
 		line, err := r.br.ReadSlice('\n')
@@ -103,12 +108,13 @@ func (r *Reader) Next() (Event, error) {
 			if len(content) == 0 {
 				if seen {
 					ev.Raw = bytes.Clone(r.raw)
+					r.finish(&ev)
 					return ev, nil
 				}
 				r.raw = r.raw[:0] // stray blank line between events
 			} else {
 				seen = true
-				r.field(&ev, content)
+				r.field(&ev, content, len(r.raw)-len(line))
 			}
 		}
 		if err != nil {
@@ -118,6 +124,7 @@ func (r *Reader) Next() (Event, error) {
 					r.raw = append(r.raw, '\n')
 				}
 				ev.Raw = append(bytes.Clone(r.raw), '\n')
+				r.finish(&ev)
 				return ev, nil
 			}
 			return Event{}, err
@@ -125,7 +132,15 @@ func (r *Reader) Next() (Event, error) {
 	}
 }
 
-func (r *Reader) field(ev *Event, line []byte) {
+// finish points a one-line event's Data into its Raw.
+func (r *Reader) finish(ev *Event) {
+	if r.dataLines == 1 {
+		ev.Data = ev.Raw[r.dataStart:r.dataEnd:r.dataEnd]
+	}
+}
+
+// field reads one line; off is where the line starts in r.raw.
+func (r *Reader) field(ev *Event, line []byte, off int) {
 	if line[0] == ':' {
 		return // comment
 	}
@@ -135,12 +150,18 @@ func (r *Reader) field(ev *Event, line []byte) {
 	}
 	switch string(name) {
 	case "data":
-		if ev.Data != nil {
-			ev.Data = append(ev.Data, '\n')
-		} else {
-			ev.Data = make([]byte, 0, len(value))
+		r.dataLines++
+		switch r.dataLines {
+		case 1:
+			r.dataStart = off + len(line) - len(value)
+			r.dataEnd = r.dataStart + len(value)
+		case 2:
+			first := r.raw[r.dataStart:r.dataEnd]
+			ev.Data = make([]byte, 0, len(first)+1+len(value))
+			ev.Data = append(append(append(ev.Data, first...), '\n'), value...)
+		default:
+			ev.Data = append(append(ev.Data, '\n'), value...)
 		}
-		ev.Data = append(ev.Data, value...)
 	case "event":
 		ev.Name = string(value)
 	case "id":
@@ -160,6 +181,32 @@ type Writer struct {
 // NewWriter writes to w, flushing through its ResponseController.
 func NewWriter(w http.ResponseWriter) *Writer {
 	return &Writer{w: w, rc: http.NewResponseController(w)}
+}
+
+// Ready reports whether a whole event is already buffered, so Next will
+// not wait on the network.
+func (r *Reader) Ready() bool {
+	b, _ := r.br.Peek(r.br.Buffered())
+	return bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\n\r\n"))
+}
+
+// Buffer writes one event without flushing.
+func (w *Writer) Buffer(ev *Event) error {
+	w.buf = ev.AppendTo(w.buf[:0])
+	n, err := w.w.Write(w.buf)
+	w.N += int64(n)
+	if err != nil {
+		return fmt.Errorf("sse write: %w", err)
+	}
+	return nil
+}
+
+// Flush sends what was buffered.
+func (w *Writer) Flush() error {
+	if err := w.rc.Flush(); err != nil {
+		return fmt.Errorf("sse flush: %w", err)
+	}
+	return nil
 }
 
 // Write sends one event and flushes it.

@@ -121,3 +121,19 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+func TestReady(t *testing.T) {
+	r := NewReader(strings.NewReader("data: 1\n\ndata: 2\n\n"), 1<<10)
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Ready() {
+		t.Fatal("second event is buffered but Ready is false")
+	}
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if r.Ready() {
+		t.Fatal("nothing buffered but Ready is true")
+	}
+}

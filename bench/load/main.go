@@ -1,0 +1,124 @@
+// Command load is crisp's load benchmark. In one run it drives a fast fake
+// OpenAI upstream three ways with the same 1 KB chat request, complete and
+// streamed: directly, through a bare httputil.ReverseProxy (the floor: what
+// any Go proxy costs on this machine) and through crisp, at concurrency 1
+// (clean per-request overhead) and 32 (throughput), and prints req/s, p50,
+// p99, time to first byte for streams, the overhead of the floor and of
+// crisp over direct, crisp's peak RSS and whether each goal is met.
+//
+// Every server runs in its own process, so the fight is fair and crisp's
+// RSS is its own: the same binary plays the upstream and the floor (the
+// hidden -role flag), and crisp is built from ./cmd/crisp and run as
+// `crisp serve`. Everything listens on 127.0.0.1 only, and every child is
+// killed when the run ends or is interrupted. It must never edit the tree
+// it measures; it writes only to a temporary directory (and -json).
+//
+// Run it from the repository root:
+//
+//	go run ./bench/load
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// options are the driver's flags.
+type options struct {
+	n, n32      int           // measured requests per target per cell at c=1 and c=32
+	warmup      float64       // warm-up requests as a fraction of n (at least 100)
+	rounds      int           // each cell is split into this many interleaved rounds
+	maxDuration time.Duration // cap on one target's measured time in one cell
+	modes       string        // which modes to run: non-stream,stream
+	conc        string        // which concurrencies to run: 1,32
+	jsonOut     string        // write results here as JSON
+	crispBin    string        // a prebuilt crisp binary; empty builds ./cmd/crisp
+	profile     string        // run crisp in-process with profiles written to this folder
+	keep        bool          // keep the temporary directory (logs, config)
+	strict      bool          // exit 1 when a goal is missed
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	role := fs.String("role", "", "internal: upstream, floor or crisp-inproc (the driver starts these itself)")
+	upstreamAddr := fs.String("upstream", "", "internal: the upstream's host:port, for -role floor")
+	cfgPath := fs.String("config", "", "internal: crisp.yaml, for -role crisp-inproc")
+	addr := fs.String("addr", "127.0.0.1:0", "internal: listen address for a role")
+	fs.IntVar(&o.n, "n", 10000, "measured requests per target per cell at concurrency 1")
+	fs.IntVar(&o.n32, "n32", 32000, "measured requests per target per cell at concurrency 32")
+	fs.Float64Var(&o.warmup, "warmup", 0.1, "warm-up requests per target per cell, as a fraction of -n/-n32 (at least 100)")
+	fs.IntVar(&o.rounds, "rounds", 4, "split each cell into this many rounds, rotating the order of direct, floor and crisp")
+	fs.DurationVar(&o.maxDuration, "max-duration", 30*time.Second, "cap on one target's measured time in one cell")
+	fs.StringVar(&o.modes, "modes", "non-stream,stream", "modes to run")
+	fs.StringVar(&o.conc, "conc", "1,32", "concurrencies to run")
+	fs.StringVar(&o.jsonOut, "json", "", "also write the results to this file as JSON")
+	fs.StringVar(&o.crispBin, "crisp", "", "use this crisp binary instead of building ./cmd/crisp")
+	fs.StringVar(&o.profile, "profile", "", "run crisp in-process (-role crisp-inproc) and write its and the floor's CPU and allocation profiles to this folder")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (crisp's config and logs)")
+	fs.BoolVar(&o.strict, "strict", false, "exit 1 when a goal is missed")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: go run ./bench/load [flags]   (from the repository root)\n\nFlags:")
+		internal := map[string]bool{"role": true, "upstream": true, "config": true, "addr": true}
+		fs.VisitAll(func(f *flag.Flag) {
+			if !internal[f.Name] {
+				fmt.Fprintf(stderr, "  -%s\t%s (default %q)\n", f.Name, f.Usage, f.DefValue)
+			}
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch *role {
+	case "":
+		var missed bool
+		missed, err = drive(ctx, o, stdout, stderr)
+		if err == nil && missed && o.strict {
+			return 1
+		}
+	case "upstream":
+		err = serveUpstream(ctx, *addr, stdout)
+	case "floor":
+		err = serveFloor(ctx, *addr, *upstreamAddr, o.profile, stdout, stderr)
+	case "crisp-inproc":
+		err = serveCrispInproc(ctx, *addr, *cfgPath, o.profile, stdout, stderr)
+	default:
+		err = fmt.Errorf("unknown role %q", *role)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "load: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// list splits a comma-separated flag.
+func list(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

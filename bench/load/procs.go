@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/crisphq/crisp/configs"
+)
+
+// child is one server process the driver started.
+type child struct {
+	name string
+	cmd  *exec.Cmd
+	addr string
+	done chan struct{} // closed when the process has exited
+	err  error         // its exit status, once done
+}
+
+// startChild starts a server process with its output in logPath. When
+// addrFromStdout is set, the child's first stdout line is its address.
+func startChild(name, path string, args []string, logPath string, addrFromStdout bool) (*child, error) {
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Stderr = logf
+	cmd.SysProcAttr = childAttr()
+	var stdout io.ReadCloser
+	if addrFromStdout {
+		if stdout, err = cmd.StdoutPipe(); err != nil {
+			logf.Close()
+			return nil, err
+		}
+	} else {
+		cmd.Stdout = logf
+	}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	c := &child{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		c.err = cmd.Wait()
+		logf.Close()
+		close(c.done)
+	}()
+	if !addrFromStdout {
+		return c, nil
+	}
+	line := make(chan string, 1)
+	go func() {
+		br := bufio.NewReader(stdout)
+		s, _ := br.ReadString('\n')
+		line <- strings.TrimSpace(s)
+		_, _ = io.Copy(logf, br)
+	}()
+	select {
+	case c.addr = <-line:
+	case <-time.After(15 * time.Second):
+	}
+	if c.addr == "" {
+		c.stop()
+		return nil, fmt.Errorf("%s did not report its address (see %s)", name, logPath)
+	}
+	return c, nil
+}
+
+// stop asks the child to finish (SIGTERM), then kills it if it lingers.
+func (c *child) stop() {
+	if c == nil {
+		return
+	}
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+}
+
+// peakRSS is the child's peak resident set (VmHWM) in MB, or 0 when unknown.
+func (c *child) peakRSS() float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			if err != nil {
+				return 0
+			}
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// waitReady polls /readyz until it answers 200, the child exits or the
+// time runs out.
+func (c *child) waitReady(ctx context.Context, logPath string) error {
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-c.done:
+			return fmt.Errorf("%s exited before it was ready: %v (see %s)", c.name, c.err, logPath)
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		resp, err := client.Get("http://" + c.addr + "/readyz")
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready after 30s (see %s)", c.name, logPath)
+}
+
+// buildCrisp builds ./cmd/crisp from the module root into dir.
+func buildCrisp(ctx context.Context, dir string) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not inside crisp's module: run from the repository root, or pass -crisp")
+	}
+	bin := filepath.Join(dir, "crisp")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/crisp")
+	cmd.Dir = filepath.Dir(gomod)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/crisp: %w\n%s", err, stderr.String())
+	}
+	return bin, nil
+}
+
+// writeCrispConfig writes the crisp.yaml the benchmark serves: one
+// openai_compatible provider at the fake upstream, the example workspace's
+// keys, JSON logs at info (one line per request, as in production).
+func writeCrispConfig(dir, addr, upstreamAddr string) (string, error) {
+	data, err := configs.FS.ReadFile("crisp.yaml")
+	if err != nil {
+		return "", err
+	}
+	var example struct {
+		Workspace any `yaml:"workspace"`
+		Keys      any `yaml:"keys"`
+	}
+	if err := yaml.Unmarshal(data, &example); err != nil {
+		return "", fmt.Errorf("example crisp.yaml: %w", err)
+	}
+	cfg := map[string]any{
+		"workspace": example.Workspace,
+		"server":    map[string]any{"addr": addr},
+		"storage":   map[string]any{"dsn": "sqlite:" + filepath.Join(dir, "crisp.db")},
+		"providers": []any{map[string]any{
+			"name": "fake", "type": "openai_compatible",
+			"base_url": "http://" + upstreamAddr + "/v1",
+			"models":   []string{"gpt-*"},
+		}},
+		"keys":    example.Keys,
+		"logging": map[string]any{"level": "info", "format": "json"},
+	}
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "crisp.yaml")
+	return path, os.WriteFile(path, out, 0o600)
+}
+
+// freeAddr picks a free loopback port for a server that takes its address
+// as a flag.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// usage is a process's CPU time and syscall counts so far.
+type usage struct {
+	cpu          time.Duration
+	reads, write int64
+}
+
+// usage reads /proc/PID/stat (utime, stime) and /proc/PID/io (syscr,
+// syscw); ok is false off Linux or when the process is gone.
+func (c *child) usage() (u usage, ok bool) {
+	pid := c.cmd.Process.Pid
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return u, false
+	}
+	// The command name may hold spaces; the fields after it are fixed.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return u, false
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 13 {
+		return u, false
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return u, false
+	}
+	const clockTick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	u.cpu = time.Duration(utime+stime) * clockTick
+	io, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return u, false
+	}
+	for _, line := range strings.Split(string(io), "\n") {
+		k, v, _ := strings.Cut(line, ": ")
+		switch k {
+		case "syscr":
+			u.reads, _ = strconv.ParseInt(v, 10, 64)
+		case "syscw":
+			u.write, _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return u, true
+}
+
+func (u usage) sub(v usage) usage {
+	return usage{cpu: u.cpu - v.cpu, reads: u.reads - v.reads, write: u.write - v.write}
+}
+
+func (u usage) add(v usage) usage {
+	return usage{cpu: u.cpu + v.cpu, reads: u.reads + v.reads, write: u.write + v.write}
+}
