@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"strings"
 	"sync/atomic"
 
 	"github.com/dgraph-io/ristretto/v2"
@@ -26,6 +28,69 @@ type Subject struct {
 	Account  store.Account // zero when the customer has no account
 	// Known reports whether the customer is in the store.
 	Known bool
+	// CustomerFields and AccountFields hold every field by its name after
+	// "customer." or "account.": the stored columns (id, email, name, the
+	// role in this account; id, name, plan, subscription) and the traits.
+	// They may be shared with other requests: read only.
+	CustomerFields map[string]any
+	AccountFields  map[string]any
+}
+
+// Field returns a field's value by its catalog name, e.g. account.plan.
+func (s *Subject) Field(name string) (any, bool) {
+	var m map[string]any
+	switch {
+	case strings.HasPrefix(name, "customer."):
+		m, name = s.CustomerFields, name[len("customer."):]
+	case strings.HasPrefix(name, "account."):
+		m, name = s.AccountFields, name[len("account."):]
+	}
+	v, ok := m[name]
+	return v, ok && v != nil
+}
+
+// customerEntry and accountEntry are what the cache holds: the stored row
+// and its fields, flattened once.
+type customerEntry struct {
+	c      store.Customer
+	fields map[string]any
+}
+
+type accountEntry struct {
+	a      store.Account
+	fields map[string]any
+}
+
+func newCustomerEntry(c store.Customer) *customerEntry {
+	f := make(map[string]any, len(c.Traits)+4)
+	for k, t := range c.Traits {
+		f[k] = t.Value
+	}
+	f["id"] = c.ID
+	if c.Email != "" {
+		f["email"] = c.Email
+	}
+	if c.Name != "" {
+		f["name"] = c.Name
+	}
+	if len(c.Accounts) > 0 && c.Accounts[0].Role != "" {
+		f["role"] = c.Accounts[0].Role
+	}
+	return &customerEntry{c: c, fields: f}
+}
+
+func newAccountEntry(a store.Account) *accountEntry {
+	f := make(map[string]any, len(a.Traits)+4)
+	for k, t := range a.Traits {
+		f[k] = t.Value
+	}
+	f["id"] = a.ID
+	for k, v := range map[string]string{"name": a.Name, "plan": a.Plan, "subscription": a.Subscription} {
+		if v != "" {
+			f[k] = v
+		}
+	}
+	return &accountEntry{a: a, fields: f}
 }
 
 // Resolver finds subjects through a bounded cache. Every write to a
@@ -61,26 +126,45 @@ func (r *Resolver) Close() { r.cache.Close() }
 // account the customer does not belong to is an error, so a caller cannot
 // pair a customer with someone else's company.
 func (r *Resolver) Resolve(ctx context.Context, ws, customerID, accountID string) (*Subject, error) {
-	c, err := get(ctx, r, "c\x00"+ws+"\x00"+customerID, func(ctx context.Context) (store.Customer, error) {
-		return r.st.Customer(ctx, ws, customerID)
+	ce, err := get(ctx, r, "c\x00"+ws+"\x00"+customerID, func(ctx context.Context) (*customerEntry, error) {
+		c, err := r.st.Customer(ctx, ws, customerID)
+		if err != nil {
+			return nil, err
+		}
+		return newCustomerEntry(c), nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return &Subject{Customer: store.Customer{WorkspaceID: ws, ID: customerID}}, nil
+		return &Subject{Customer: store.Customer{WorkspaceID: ws, ID: customerID},
+			CustomerFields: map[string]any{"id": customerID}}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("resolve customer: %w", err)
 	}
-	s := &Subject{Customer: c, Known: true}
-	if accountID == "" {
-		if len(c.Accounts) == 0 {
-			return s, nil
-		}
+	c := ce.c
+	s := &Subject{Customer: c, Known: true, CustomerFields: ce.fields}
+	switch {
+	case accountID == "" && len(c.Accounts) == 0:
+		return s, nil
+	case accountID == "":
 		accountID = c.Accounts[0].AccountID
-	} else if !memberOf(c, accountID) {
+	case !memberOf(c, accountID):
 		return nil, ErrNotMember
+	case accountID != c.Accounts[0].AccountID:
+		// The role is per account: this one needs its own copy.
+		s.CustomerFields = maps.Clone(ce.fields)
+		delete(s.CustomerFields, "role")
+		for _, m := range c.Accounts {
+			if m.AccountID == accountID && m.Role != "" {
+				s.CustomerFields["role"] = m.Role
+			}
+		}
 	}
-	a, err := get(ctx, r, "a\x00"+ws+"\x00"+accountID, func(ctx context.Context) (store.Account, error) {
-		return r.st.Account(ctx, ws, accountID)
+	ae, err := get(ctx, r, "a\x00"+ws+"\x00"+accountID, func(ctx context.Context) (*accountEntry, error) {
+		a, err := r.st.Account(ctx, ws, accountID)
+		if err != nil {
+			return nil, err
+		}
+		return newAccountEntry(a), nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return s, nil
@@ -88,7 +172,7 @@ func (r *Resolver) Resolve(ctx context.Context, ws, customerID, accountID string
 	if err != nil {
 		return nil, fmt.Errorf("resolve account: %w", err)
 	}
-	s.Account = a
+	s.Account, s.AccountFields = ae.a, ae.fields
 	return s, nil
 }
 

@@ -55,6 +55,17 @@ func TestResolve(t *testing.T) {
 		if err != nil || !s.Known || s.Account.ID != "acc_00001" || s.Customer.Email != "usr_000005@example.com" {
 			t.Fatalf("resolve: %+v %v", s, err)
 		}
+		for field, want := range map[string]any{
+			"customer.id": "usr_000005", "customer.email": "usr_000005@example.com", "customer.role": "member",
+			"customer.lifecycle": "Active", "account.plan": "Growth", "account.seats": 5.0, "account.id": "acc_00001",
+		} {
+			if got, ok := s.Field(field); !ok || got != want {
+				t.Errorf("Field(%s) = %v, %v; want %v", field, got, ok, want)
+			}
+		}
+		if _, ok := s.Field("account.nothing"); ok {
+			t.Error("a missing field resolved")
+		}
 		if _, err := r.Resolve(ctx, ws, "usr_000005", "acc_00002"); !errors.Is(err, identity.ErrNotMember) {
 			t.Fatalf("foreign account: %v", err)
 		}
