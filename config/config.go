@@ -20,8 +20,12 @@ type Config struct {
 	Routing   Routing    `yaml:"routing"`
 	Keys      []Key      `yaml:"keys"`
 	Identity  Identity   `yaml:"identity"`
-	Ingest    Ingest     `yaml:"ingest"`
-	Logging   Logging    `yaml:"logging"`
+	// Flags is how crisp enforces no training and no storage: rewrite (the
+	// default) sets the provider's fields, reject refuses a request that
+	// asks for storage with 400 training_forbidden.
+	Flags   string  `yaml:"flags"`
+	Ingest  Ingest  `yaml:"ingest"`
+	Logging Logging `yaml:"logging"`
 
 	// Catalog is the catalog file, relative to this file's folder.
 	// Default catalog.yaml.
@@ -261,6 +265,9 @@ func (c *Config) applyDefaults() {
 		if k.DefaultAction == "" {
 			k.DefaultAction = "ai.draft"
 		}
+	}
+	if c.Flags == "" {
+		c.Flags = "rewrite"
 	}
 	if c.Catalog == "" {
 		c.Catalog = "catalog.yaml"

@@ -102,6 +102,9 @@ func (v *validator) validate(c *Config) {
 		}
 		kids[k.ID] = true
 	}
+	if c.Flags != "rewrite" && c.Flags != "reject" {
+		v.add(v.at("flags"), "flags", "must be rewrite or reject")
+	}
 	switch c.Logging.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -62,6 +62,11 @@ type Request struct {
 	Identity identity.Assurance
 	Subject  *identity.Subject
 
+	// Flags lists the provider fields crisp forced; Contractual is what only
+	// the provider's terms guarantee.
+	Flags       []string
+	Contractual string
+
 	// Header collects crisp's response headers (X-Crisp-*), sent with the
 	// answer or the error.
 	Header http.Header
@@ -88,6 +93,7 @@ func (s *Server) pipeline() ([]Stage, []ResponseStage) {
 			stageFunc{"identity", s.identify},         // who it is about: signed identity, customer, account
 			stageFunc{"parse", s.parse},               // the body, read once and bounded
 			stageFunc{"route", s.route},               // which provider serves the model
+			stageFunc{"flags", s.providerFlags},       // no training, no storage, pseudonymous ids
 		},
 		// forward: the call to the provider (forward.go), then
 		[]ResponseStage{

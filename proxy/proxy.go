@@ -29,8 +29,12 @@ type Options struct {
 	Resolver *identity.Resolver
 	// RequireSigned refuses an unverified customer identity with 403.
 	RequireSigned bool
-	Log           zerolog.Logger
-	MaxBodyBytes  int64
+	// FlagsMode is FlagsRewrite or FlagsReject; PseudonymKey keys the
+	// pseudonyms that replace raw identifiers.
+	FlagsMode    string
+	PseudonymKey []byte
+	Log          zerolog.Logger
+	MaxBodyBytes int64
 	// Ready reports whether dependencies (the store) can serve; nil means yes.
 	Ready func(context.Context) error
 	// Now is the clock; nil means time.Now.

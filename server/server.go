@@ -20,10 +20,10 @@ import (
 
 	"github.com/crisphq/crisp/config"
 	"github.com/crisphq/crisp/identity"
-	"github.com/crisphq/crisp/store"
 	"github.com/crisphq/crisp/keys"
 	"github.com/crisphq/crisp/providers"
 	"github.com/crisphq/crisp/proxy"
+	"github.com/crisphq/crisp/store"
 )
 
 // Server is a configured crisp, ready to serve.
@@ -89,6 +89,8 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 		Verifier:      verifier,
 		Resolver:      s.resolver,
 		RequireSigned: cfg.Identity.RequireSigned,
+		FlagsMode:     cfg.Flags,
+		PseudonymKey:  pseudonymKey(cfg),
 		Log:           log,
 		MaxBodyBytes:  cfg.Server.MaxBodyBytes,
 		Ready:         s.db.Ping,

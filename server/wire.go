@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
@@ -77,4 +79,17 @@ func readRSAPublicKey(path string) (*rsa.PublicKey, error) {
 		return nil, fmt.Errorf("%s is not an RSA public key", path)
 	}
 	return pub, nil
+}
+
+// pseudonymKey keys the pseudonyms that replace raw identifiers sent to
+// providers: derived from the workspace's first identity secret, so it is
+// secret and stable across restarts and replicas.
+func pseudonymKey(cfg *config.Config) []byte {
+	m := hmac.New(sha256.New, []byte("crisp pseudonym key"))
+	m.Write([]byte(cfg.Workspace.ID))
+	for _, s := range cfg.Identity.Secrets {
+		m.Write([]byte(s.Key.Value()))
+		break
+	}
+	return m.Sum(nil)
 }

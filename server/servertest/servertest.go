@@ -34,13 +34,18 @@ const (
 // Config is a configuration for a crisp in front of the provider at baseURL.
 // extra is appended to the provider's entry (indented YAML lines).
 func Config(baseURL, extra string) string {
+	return ConfigType(baseURL, "openai_compatible", extra)
+}
+
+// ConfigType is Config with a provider of the given type.
+func ConfigType(baseURL, typ, extra string) string {
 	extra = withTimeouts(extra)
 	return fmt.Sprintf(`workspace: {id: acme, name: Acme}
 server:
   shutdown_timeout: 5s
 providers:
   - name: fake
-    type: openai_compatible
+    type: %s
     base_url: %s
     api_key: %s
     models: ["gpt-*", "text-embedding-*"]
@@ -51,7 +56,7 @@ keys:
   - {id: key_demo_support, member: maya@acme.example, role: support, teams: [support], actions: ["ai.*"], prefix: ck_demo_supp, sha256: 4cf8363d0c621f28207b6f794bb3fd7a6afd893007fc0bed8864d0be8ca45e31}
   - {id: key_demo_sales, member: riley@acme.example, role: sales, teams: [sales], actions: ["ai.general"], prefix: ck_demo_sale, sha256: 5abfad1b2fe1616f65bb3fbe212b33096c2b1d8e64b3341b7fd178c4341716a0}
   - {id: key_restricted, kind: workflow, role: bot, actions: ["ai.*"], models: [gpt-4o-mini], prefix: ck_test_rest, sha256: %s}
-`, baseURL, ProviderKey, extra, sha(RestrictedKey))
+`, typ, baseURL, ProviderKey, extra, sha(RestrictedKey))
 }
 
 func withTimeouts(extra string) string {
