@@ -17,7 +17,11 @@ import (
 type Store interface {
 	Customer(ctx context.Context, ws, id string) (store.Customer, error)
 	Account(ctx context.Context, ws, id string) (store.Account, error)
+	Journey(ctx context.Context, ws, customerID string, limit int) ([]store.Event, error)
 }
+
+// JourneyLimit is how many of a customer's latest events resolution reads.
+const JourneyLimit = 20
 
 // Subject is who a request is about: the customer and the account the
 // request concerns. A customer crisp has not heard of yet resolves to a
@@ -34,6 +38,8 @@ type Subject struct {
 	// They may be shared with other requests: read only.
 	CustomerFields map[string]any
 	AccountFields  map[string]any
+	// Journey is the customer's latest events, newest first (shared: read only).
+	Journey []store.Event
 }
 
 // Field returns a field's value by its catalog name, e.g. account.plan.
@@ -52,8 +58,9 @@ func (s *Subject) Field(name string) (any, bool) {
 // customerEntry and accountEntry are what the cache holds: the stored row
 // and its fields, flattened once.
 type customerEntry struct {
-	c      store.Customer
-	fields map[string]any
+	c       store.Customer
+	fields  map[string]any
+	journey []store.Event
 }
 
 type accountEntry struct {
@@ -131,7 +138,11 @@ func (r *Resolver) Resolve(ctx context.Context, ws, customerID, accountID string
 		if err != nil {
 			return nil, err
 		}
-		return newCustomerEntry(c), nil
+		e := newCustomerEntry(c)
+		if e.journey, err = r.st.Journey(ctx, ws, customerID, JourneyLimit); err != nil {
+			return nil, err
+		}
+		return e, nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return &Subject{Customer: store.Customer{WorkspaceID: ws, ID: customerID},
@@ -141,7 +152,7 @@ func (r *Resolver) Resolve(ctx context.Context, ws, customerID, accountID string
 		return nil, fmt.Errorf("resolve customer: %w", err)
 	}
 	c := ce.c
-	s := &Subject{Customer: c, Known: true, CustomerFields: ce.fields}
+	s := &Subject{Customer: c, Known: true, CustomerFields: ce.fields, Journey: ce.journey}
 	switch {
 	case accountID == "" && len(c.Accounts) == 0:
 		return s, nil
@@ -204,7 +215,8 @@ func get[T any](ctx context.Context, r *Resolver, key string, load func(context.
 	return v, nil
 }
 
-// InvalidateCustomer drops a customer after a write.
+// InvalidateCustomer drops a customer after a write to it, its traits,
+// memberships or events.
 func (r *Resolver) InvalidateCustomer(ws, id string) {
 	r.gen.Add(1)
 	r.cache.Del("c\x00" + ws + "\x00" + id)
