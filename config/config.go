@@ -39,6 +39,9 @@ type Config struct {
 
 	// File is where the configuration came from, for messages.
 	File string `yaml:"-"`
+	// Dir is the definitions folder (catalog, policies, seed data) on disk;
+	// empty means the example workspace embedded in the binary.
+	Dir string `yaml:"-"`
 }
 
 // Workspace names the workspace this configuration serves. Every stored row

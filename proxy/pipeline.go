@@ -7,6 +7,7 @@ import (
 
 	"github.com/crisphq/crisp/identity"
 	"github.com/crisphq/crisp/keys"
+	"github.com/crisphq/crisp/policy"
 	"github.com/crisphq/crisp/providers"
 	"github.com/crisphq/crisp/sse"
 )
@@ -67,6 +68,10 @@ type Request struct {
 	Flags       []string
 	Contractual string
 
+	// Decision is the policy's answer: allow or deny, the rule, and every
+	// field's visibility for this action.
+	Decision policy.Decision
+
 	// Header collects crisp's response headers (X-Crisp-*), sent with the
 	// answer or the error.
 	Header http.Header
@@ -93,6 +98,7 @@ func (s *Server) pipeline() ([]Stage, []ResponseStage) {
 			stageFunc{"identity", s.identify},         // who it is about: signed identity, customer, account
 			stageFunc{"parse", s.parse},               // the body, read once and bounded
 			stageFunc{"route", s.route},               // which provider serves the model
+			stageFunc{"policy", s.decide},             // may this member use this action on this customer; field visibility
 			stageFunc{"flags", s.providerFlags},       // no training, no storage, pseudonymous ids
 		},
 		// forward: the call to the provider (forward.go), then

@@ -27,6 +27,8 @@ type Options struct {
 	// and account it names.
 	Verifier *identity.Verifier
 	Resolver *identity.Resolver
+	// Policy decides each AI use.
+	Policy Decider
 	// RequireSigned refuses an unverified customer identity with 403.
 	RequireSigned bool
 	// FlagsMode is FlagsRewrite or FlagsReject; PseudonymKey keys the

@@ -33,6 +33,7 @@ type Server struct {
 	db       *store.DB
 	auth     *keys.Authenticator
 	resolver *identity.Resolver
+	defs     *definitions
 	proxy    *proxy.Server
 	http     *http.Server
 }
@@ -79,6 +80,9 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 	if err != nil {
 		return nil, err
 	}
+	if s.defs, err = loadDefinitions(cfg); err != nil {
+		return nil, err
+	}
 	if s.resolver, err = identity.NewResolver(s.db, cfg.Identity.CacheSize); err != nil {
 		return nil, err
 	}
@@ -88,6 +92,7 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 		Router:        router,
 		Verifier:      verifier,
 		Resolver:      s.resolver,
+		Policy:        s.defs.decider(),
 		RequireSigned: cfg.Identity.RequireSigned,
 		FlagsMode:     cfg.Flags,
 		PseudonymKey:  pseudonymKey(cfg),
@@ -115,6 +120,9 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 
 // closeParts releases what New opened.
 func (s *Server) closeParts() {
+	if s.defs != nil {
+		s.defs.close()
+	}
 	if s.resolver != nil {
 		s.resolver.Close()
 	}
@@ -154,6 +162,14 @@ func (s *Server) Handler() http.Handler { return s.http.Handler }
 // in-flight requests and streams get ShutdownTimeout to finish, and what is
 // left after that is cut.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	// The policy watcher lives as long as serving does.
+	wctx, stopWatch := context.WithCancel(s.log.WithContext(ctx))
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		s.defs.watch(wctx)
+	}()
+	defer func() { stopWatch(); <-watchDone }()
 	errc := make(chan error, 1)
 	go func() {
 		if s.http.TLSConfig != nil {
