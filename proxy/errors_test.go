@@ -184,7 +184,7 @@ func TestActionNotAllowed(t *testing.T) {
 	defer fake.Close()
 	crisp := servertest.Start(t, servertest.Config(fake.URL(), ""))
 	req, _ := http.NewRequest("POST", crisp.URL+"/v1/chat/completions", strings.NewReader(goodBody))
-	req.Header.Set("Authorization", "Bearer "+servertest.SalesKey)
+	req.Header.Set("Authorization", "Bearer "+servertest.GeneralKey)
 	req.Header.Set("X-Crisp-Action", "ai.draft")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
