@@ -27,8 +27,9 @@ type Options struct {
 	// and account it names.
 	Verifier *identity.Verifier
 	Resolver *identity.Resolver
-	// Policy decides each AI use.
-	Policy Decider
+	// Policy decides each AI use; Members names members for policy checks.
+	Policy  Decider
+	Members Members
 	// RequireSigned refuses an unverified customer identity with 403.
 	RequireSigned bool
 	// FlagsMode is FlagsRewrite or FlagsReject; PseudonymKey keys the
@@ -79,6 +80,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/models", s.serveModels)
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
 	s.mux.HandleFunc("GET /readyz", s.serveReady)
+	s.mux.HandleFunc("POST /api/v1/policy/check", s.serveCheck)
 	s.mux.HandleFunc("/v1/", s.serveUnknown)
 }
 

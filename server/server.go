@@ -21,6 +21,7 @@ import (
 	"github.com/crisphq/crisp/config"
 	"github.com/crisphq/crisp/identity"
 	"github.com/crisphq/crisp/keys"
+	"github.com/crisphq/crisp/policy"
 	"github.com/crisphq/crisp/providers"
 	"github.com/crisphq/crisp/proxy"
 	"github.com/crisphq/crisp/store"
@@ -93,6 +94,7 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 		Verifier:      verifier,
 		Resolver:      s.resolver,
 		Policy:        s.defs.decider(),
+		Members:       members{db: s.db, config: records},
 		RequireSigned: cfg.Identity.RequireSigned,
 		FlagsMode:     cfg.Flags,
 		PseudonymKey:  pseudonymKey(cfg),
@@ -226,3 +228,12 @@ func NewLogger(cfg config.Logging, w io.Writer) zerolog.Logger {
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
 }
+
+// Check decides a policy question without an AI call, for `crisp policy
+// explain`.
+func (s *Server) Check(ctx context.Context, cr proxy.CheckRequest) (policy.Decision, error) {
+	return s.proxy.Check(ctx, s.cfg.Workspace.ID, cr)
+}
+
+// Close releases what New opened, for commands that never Serve.
+func (s *Server) Close() { s.closeParts() }

@@ -8,12 +8,15 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/crisphq/crisp/config"
 	"github.com/crisphq/crisp/identity"
 	"github.com/crisphq/crisp/keys"
+	"github.com/crisphq/crisp/proxy"
 	"github.com/crisphq/crisp/store"
 )
 
@@ -92,4 +95,28 @@ func pseudonymKey(cfg *config.Config) []byte {
 		break
 	}
 	return m.Sum(nil)
+}
+
+// members finds members for policy checks: the store's members (the UI's
+// accounts) first, then the configured keys' members.
+type members struct {
+	db     *store.DB
+	config []keys.Record
+}
+
+func (m members) Member(ctx context.Context, ws, email string) (*keys.Caller, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if st, err := m.db.Member(ctx, ws, email); err == nil {
+		return &keys.Caller{Workspace: ws, KeyID: "member:" + st.Email, Name: st.Name, Kind: "member",
+			Member: st.Email, Role: st.Role, Teams: st.Teams}, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	for _, r := range m.config {
+		if r.Caller.Workspace == ws && strings.EqualFold(r.Caller.Member, email) {
+			c := r.Caller
+			return &c, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %s", proxy.ErrUnknownMember, email)
 }

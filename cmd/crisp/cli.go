@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/rs/zerolog"
+
 	"github.com/crisphq/crisp/config"
 	"github.com/crisphq/crisp/configs"
 )
@@ -37,6 +39,7 @@ func commands() []command {
 		{"keys", "manage crisp API keys (keys create)", runKeys},
 		{"sign", "print the signed identity (X-Crisp-User-Hash) for a customer id", runSign},
 		{"catalog", "check the catalog of customer fields (catalog lint, catalog diff REV)", runCatalog},
+		{"policy", "test and explain the access rules (policy test, policy explain)", runPolicy},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -160,3 +163,6 @@ func newFlags(name, synopsis string, e env) *flag.FlagSet {
 	}
 	return fs
 }
+
+// quietLogger is for commands whose output is their answer.
+func quietLogger() zerolog.Logger { return zerolog.Nop() }
