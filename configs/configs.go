@@ -8,5 +8,5 @@ import "embed"
 
 // FS is the example workspace's definitions, rooted at this folder.
 //
-//go:embed crisp.yaml catalog.yaml policies
+//go:embed crisp.yaml catalog.yaml policies seed
 var FS embed.FS

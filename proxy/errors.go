@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/crisphq/crisp/providers/anthropicwire"
 	"github.com/crisphq/crisp/providers/openaiwire"
 )
 
@@ -110,6 +111,8 @@ func asError(err error) *Error {
 func writeError(w http.ResponseWriter, d dialect, e *Error) {
 	var body []byte
 	switch d {
+	case dialectAnthropic:
+		body = anthropicwire.Error(e.Status, e.Message)
 	default:
 		var param any
 		if e.Param != "" {
@@ -128,5 +131,6 @@ func writeError(w http.ResponseWriter, d dialect, e *Error) {
 type dialect int
 
 const (
-	dialectOpenAI dialect = iota
+	dialectOpenAI    dialect = iota
+	dialectAnthropic         // POST /v1/messages
 )

@@ -13,6 +13,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/crisphq/crisp/providers"
+	"github.com/crisphq/crisp/providers/anthropicwire"
 	"github.com/crisphq/crisp/providers/openaiwire"
 	"github.com/crisphq/crisp/sse"
 )
@@ -210,7 +211,11 @@ func (s *Server) endStream(ctx context.Context, r *Request, out *sse.Writer, err
 	r.ErrCode = e.Code
 	s.log.Warn().Str("request_id", r.ID).Str("code", e.Code).Str("cause", string(scrub(r, []byte(err.Error())))).Msg("stream ended early")
 	ev := sse.Event{Data: openaiwire.Error(e.Message, e.Type, e.Code, nil)}
-	if r.Endpoint == providers.Responses {
+	switch {
+	case r.dialect == dialectAnthropic:
+		ae := anthropicwire.StreamError(e.Message)
+		ev = sse.Named(ae.Name, ae.Data)
+	case r.Endpoint == providers.Responses:
 		ev.Name = "error"
 	}
 	_ = out.Write(&ev)

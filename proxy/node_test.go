@@ -12,15 +12,28 @@ import (
 	"github.com/crisphq/crisp/server/servertest"
 )
 
-// nodeChecks is how many checks openai.mjs runs; a script that silently
-// ran fewer would otherwise pass.
-const nodeChecks = 8
+// nodeScripts are the npm SDK scripts and how many checks each runs; a
+// script that silently ran fewer would otherwise pass.
+var nodeScripts = map[string]struct {
+	pkg    string
+	checks int
+}{
+	"openai.mjs":    {"openai", 8},
+	"anthropic.mjs": {"@anthropic-ai/sdk", 4},
+}
 
-// TestNodeOpenAISDK runs test/node/openai.mjs, the official openai npm
-// package's view of crisp: chat, responses, embeddings, models and errors.
-// CI installs the package (npm ci --prefix test/node); elsewhere the test
-// skips when it is missing.
-func TestNodeOpenAISDK(t *testing.T) {
+// TestNodeSDKs runs test/node's scripts: the official openai npm package's
+// view of crisp (chat, responses, embeddings, models, errors) and
+// @anthropic-ai/sdk's view of /v1/messages. CI installs the packages
+// (npm ci --prefix test/node); elsewhere the test skips when they are
+// missing.
+func TestNodeSDKs(t *testing.T) {
+	for script, want := range nodeScripts {
+		t.Run(script, func(t *testing.T) { runNodeScript(t, script, want.pkg, want.checks) })
+	}
+}
+
+func runNodeScript(t *testing.T, script, pkg string, checks int) {
 	dir, err := filepath.Abs(filepath.Join("..", "test", "node"))
 	if err != nil {
 		t.Fatal(err)
@@ -33,8 +46,8 @@ func TestNodeOpenAISDK(t *testing.T) {
 		}
 		t.Skipf(format, args...)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "openai", "package.json")); err != nil {
-		missing("openai npm package not installed (run: npm ci --prefix test/node): %v", err)
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
+		missing("%s npm package not installed (run: npm ci --prefix test/node): %v", pkg, err)
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -44,7 +57,7 @@ func TestNodeOpenAISDK(t *testing.T) {
 	e := startSDK(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "openai.mjs")
+	cmd := exec.CommandContext(ctx, node, script)
 	cmd.Dir = dir
 	// A clean environment: an OPENAI_* variable from the developer's shell
 	// must not redirect the SDK away from crisp.
@@ -56,9 +69,9 @@ func TestNodeOpenAISDK(t *testing.T) {
 		"EXPECT_ANSWER=" + e.fake.Answer,
 	}
 	out, err := cmd.CombinedOutput()
-	t.Logf("node openai.mjs:\n%s", out)
+	t.Logf("node %s:\n%s", script, out)
 	if err != nil {
-		t.Fatalf("node openai.mjs failed: %v", err)
+		t.Fatalf("node %s failed: %v", script, err)
 	}
 	passed := 0
 	for _, line := range strings.Split(string(out), "\n") {
@@ -66,8 +79,8 @@ func TestNodeOpenAISDK(t *testing.T) {
 			passed++
 		}
 	}
-	if passed != nodeChecks {
-		t.Fatalf("%d checks passed, want %d", passed, nodeChecks)
+	if passed != checks {
+		t.Fatalf("%d checks passed, want %d", passed, checks)
 	}
 	checkUpstream(t, e.fake)
 }

@@ -103,7 +103,8 @@ func (s *Server) pipeline() ([]Stage, []ResponseStage) {
 		},
 		// forward: the call to the provider (forward.go), then
 		[]ResponseStage{
-			usageStage{}, // token usage, for the log and the audit
+			usageStage{},     // token usage, for the log and the audit
+			anthropicStage{}, // back to Anthropic's shape for /v1/messages (last: it changes the format)
 		}
 }
 
@@ -118,7 +119,20 @@ func (f stageFunc) Run(ctx context.Context, r *Request) error { return f.fn(ctx,
 
 // serveAI runs one AI request through the pipeline and forwards it.
 func (s *Server) serveAI(w http.ResponseWriter, hr *http.Request, ep providers.Endpoint) {
-	r := &Request{ID: newRequestID(), Start: s.now(), Endpoint: ep, HTTP: hr, Header: w.Header(), dialect: dialectOpenAI}
+	s.run(w, &Request{ID: newRequestID(), Start: s.now(), Endpoint: ep, HTTP: hr, Header: w.Header(), dialect: dialectOpenAI})
+}
+
+// serveMessages is Anthropic's Messages API: the request is translated to
+// a chat completion, goes through the same pipeline, and the answer is
+// translated back (see parse and anthropicStage).
+func (s *Server) serveMessages(w http.ResponseWriter, hr *http.Request) {
+	s.run(w, &Request{ID: newRequestID(), Start: s.now(), Endpoint: providers.ChatCompletions, HTTP: hr,
+		Header: w.Header(), dialect: dialectAnthropic})
+}
+
+// run takes one request through the stages, the call and the log line.
+func (s *Server) run(w http.ResponseWriter, r *Request) {
+	hr := r.HTTP
 	r.Header.Set("X-Request-Id", r.ID)
 	ctx := hr.Context()
 	var err error
@@ -139,6 +153,9 @@ func (s *Server) serveAI(w http.ResponseWriter, hr *http.Request, ep providers.E
 // fail writes an error that was decided before any answer was sent.
 func (s *Server) fail(w http.ResponseWriter, r *Request, err error) {
 	if us, ok := err.(*upstreamStatus); ok {
+		if r.dialect == dialectAnthropic {
+			us = anthropicUpstreamError(us)
+		}
 		r.Status, r.ErrCode = us.Status, "upstream_status"
 		w.Header().Set("Content-Type", us.ContentType)
 		w.WriteHeader(us.Status)

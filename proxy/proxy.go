@@ -77,6 +77,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/chat/completions", ai(providers.ChatCompletions))
 	s.mux.HandleFunc("POST /v1/responses", ai(providers.Responses))
 	s.mux.HandleFunc("POST /v1/embeddings", ai(providers.Embeddings))
+	s.mux.HandleFunc("POST /v1/messages", s.serveMessages)
 	s.mux.HandleFunc("GET /v1/models", s.serveModels)
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
 	s.mux.HandleFunc("GET /readyz", s.serveReady)

@@ -67,6 +67,9 @@ func (s *Server) parse(_ context.Context, r *Request) error {
 	}
 	r.In, r.Out = body, body
 	r.BytesIn = int64(len(body))
+	if r.dialect == dialectAnthropic {
+		return s.parseMessages(r)
+	}
 	if !gjson.ValidBytes(body) {
 		return errInvalidRequest("", "The request body is not valid JSON.")
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -18,8 +19,10 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
+	"github.com/crisphq/crisp/api"
 	"github.com/crisphq/crisp/config"
 	"github.com/crisphq/crisp/identity"
+	"github.com/crisphq/crisp/identity/segment"
 	"github.com/crisphq/crisp/keys"
 	"github.com/crisphq/crisp/policy"
 	"github.com/crisphq/crisp/providers"
@@ -87,6 +90,11 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 	if s.resolver, err = identity.NewResolver(s.db, cfg.Identity.CacheSize); err != nil {
 		return nil, err
 	}
+	if cfg.Seed {
+		if err := s.seed(ctx); err != nil {
+			return nil, fmt.Errorf("seed: %w", err)
+		}
+	}
 	px := proxy.New(proxy.Options{
 		Workspace:     cfg.Workspace.ID,
 		Keys:          s.auth,
@@ -104,7 +112,7 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 	})
 	s.proxy = px
 	s.http = &http.Server{
-		Handler:           px,
+		Handler:           s.routes(px),
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          nil,
@@ -237,3 +245,60 @@ func (s *Server) Check(ctx context.Context, cr proxy.CheckRequest) (policy.Decis
 
 // Close releases what New opened, for commands that never Serve.
 func (s *Server) Close() { s.closeParts() }
+
+// routes puts the identity APIs beside the proxy, which serves the rest:
+// Segment's tracking API under /ingest/, the customers and accounts API
+// under /api/v1/.
+func (s *Server) routes(px http.Handler) http.Handler {
+	writeKeys := make([]string, 0, len(s.cfg.Ingest.WriteKeys))
+	for _, k := range s.cfg.Ingest.WriteKeys {
+		writeKeys = append(writeKeys, k.Value())
+	}
+	mux := http.NewServeMux()
+	mux.Handle(segment.PathPrefix, segment.New(segment.Options{
+		Workspace: s.cfg.Workspace.ID, WriteKeys: writeKeys, MaxBatchBytes: s.cfg.Ingest.MaxBatchBytes,
+		Store: s.db, Invalidator: s.resolver, Log: s.log,
+	}))
+	rest := api.New(api.Options{Keys: s.auth, Store: s.db, Catalog: s.defs.catalog, Invalidator: s.resolver,
+		MaxBodyBytes: s.cfg.Server.MaxBodyBytes, Log: s.log})
+	for _, p := range []string{"/api/v1/customers", "/api/v1/customers/", "/api/v1/accounts", "/api/v1/accounts/"} {
+		mux.Handle(p, rest)
+	}
+	mux.Handle("/", px)
+	return mux
+}
+
+// seed imports the example data (seed/*.jsonl beside crisp.yaml) into a
+// workspace that has no accounts yet, by the same code as `crisp import`.
+func (s *Server) seed(ctx context.Context) error {
+	ws := s.cfg.Workspace.ID
+	accounts, _, err := s.db.ListAccounts(ctx, ws, store.ListOptions{Limit: 1})
+	if err != nil || len(accounts) > 0 {
+		return err
+	}
+	names, err := fs.Glob(s.defs.fsys, "seed/*.jsonl")
+	if err != nil {
+		return err
+	}
+	files := make([]segment.File, 0, len(names))
+	for _, n := range names {
+		f, err := segment.FSFile(s.defs.fsys, n, "")
+		if err != nil {
+			return err
+		}
+		files = append(files, f)
+	}
+	if len(files) == 0 {
+		s.log.Info().Msg("seed: no seed/*.jsonl beside the configuration; nothing to import")
+		return nil
+	}
+	res, err := segment.Import(ctx, segment.ImportOptions{Workspace: ws, Store: s.db, Invalidator: s.resolver,
+		Catalog: s.defs.catalog, Source: "seed"}, files...)
+	if err != nil {
+		return err
+	}
+	w := res.Written
+	s.log.Info().Str("workspace", ws).Int("files", res.Files).Int("rows", res.Rows).Int("accounts", w.Accounts).
+		Int("customers", w.Customers).Int("events", w.Events).Msg("seeded the example workspace")
+	return nil
+}

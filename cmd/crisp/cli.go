@@ -39,6 +39,7 @@ func commands() []command {
 		{"keys", "manage crisp API keys (keys create)", runKeys},
 		{"sign", "print the signed identity (X-Crisp-User-Hash) for a customer id", runSign},
 		{"catalog", "check the catalog of customer fields (catalog lint, catalog diff REV)", runCatalog},
+		{"import", "import customers, accounts and events from JSONL (Segment) or CSV files", runImport},
 		{"policy", "test and explain the access rules (policy test, policy explain)", runPolicy},
 		{"version", "print the version", runVersion},
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -129,10 +130,10 @@ func parseMessage(raw []byte, typ string, c clock) (message, error) {
 	if typ == "" {
 		typ = w.Type
 	}
-	return w.normalize(typ, raw, c)
+	return w.normalize(typ, c)
 }
 
-func (w *wireMessage) normalize(typ string, raw []byte, c clock) (message, error) {
+func (w *wireMessage) normalize(typ string, c clock) (message, error) {
 	switch typ {
 	case typeIdentify, typeGroup, typeTrack, typePage, typeScreen, typeAlias:
 	case "":
@@ -172,8 +173,11 @@ func (w *wireMessage) normalize(typ string, raw []byte, c clock) (message, error
 	if err := m.check(w); err != nil {
 		return message{}, err
 	}
+	if err := m.checkText(); err != nil {
+		return message{}, err
+	}
 	if m.id == "" {
-		m.id = contentID(raw, m.at)
+		m.id = m.contentID()
 	}
 	switch {
 	case typ == typeAlias:
@@ -225,9 +229,51 @@ func (m *message) check(w *wireMessage) error {
 	return checkKeys("properties", m.props)
 }
 
+// checkText refuses NUL bytes in what lands in text columns: PostgreSQL
+// cannot store them, and no real id or name has one.
+func (m *message) checkText() error {
+	for _, f := range []struct{ name, v string }{{"messageId", m.id}, {"userId", m.userID}, {"groupId", m.groupID},
+		{"context.groupId", m.accountID}, {"event", m.event}, {"context.traits.role", m.role}} {
+		if strings.IndexByte(f.v, 0) >= 0 {
+			return fmt.Errorf("%s contains a NUL byte", f.name)
+		}
+	}
+	for k, v := range m.traits {
+		s, _ := v.(string)
+		if strings.IndexByte(k, 0) >= 0 || strings.IndexByte(s, 0) >= 0 {
+			return fmt.Errorf("traits.%s contains a NUL byte", strings.ReplaceAll(clip(k), "\x00", `\0`))
+		}
+	}
+	return nil
+}
+
 func checkKeys(what string, m map[string]any) error {
 	if _, ok := m[""]; ok {
 		return fmt.Errorf("%s has an empty key", what)
+	}
+	return checkNumbers(what, m)
+}
+
+// checkNumbers refuses numbers a float64 cannot hold: stored as written,
+// they could never be read back, and the customer would become unreadable.
+func checkNumbers(where string, v any) error {
+	switch x := v.(type) {
+	case json.Number:
+		if _, err := strconv.ParseFloat(string(x), 64); err != nil {
+			return fmt.Errorf("%s: number %s is out of range", where, clip(string(x)))
+		}
+	case map[string]any:
+		for k, e := range x {
+			if err := checkNumbers(where+"."+k, e); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if err := checkNumbers(fmt.Sprintf("%s[%d]", where, i), e); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -263,11 +309,15 @@ func parseTime(field, s string) (time.Time, error) {
 
 // contentID names a message that came without a messageId by what it says
 // and when, so the same line imported twice is stored once.
-func contentID(raw []byte, at time.Time) string {
-	h := sha256.New()
-	h.Write(raw)
-	fmt.Fprintf(h, "\x00%d", at.UnixNano())
-	return "crisp-" + hex.EncodeToString(h.Sum(nil)[:16])
+func (m *message) contentID() string {
+	// Maps marshal with sorted keys, so equal messages encode equally.
+	b, _ := json.Marshal(struct {
+		T, U, G, E, R, A string
+		Tr, P            map[string]any
+		At               int64
+	}{m.typ, m.userID, m.groupID, m.event, m.role, m.accountID, m.traits, m.props, m.at.UnixNano()})
+	sum := sha256.Sum256(b)
+	return "crisp-" + hex.EncodeToString(sum[:16])
 }
 
 // decodeProblem turns a decoding error into a sentence about the message.
