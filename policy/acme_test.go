@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/crisphq/crisp/configs"
 )
 
 func acmeInput(role string, signed bool) Input {
@@ -79,4 +81,25 @@ func TestAcmePolicyTests(t *testing.T) {
 		t.Fatalf("policy tests failed:\n%s", b.String())
 	}
 	t.Log("\n" + b.String())
+}
+
+// The example workspace embedded in the binary compiles and passes its own
+// policy tests, as `crisp policy test` runs them with no flags.
+func TestEmbeddedWorkspace(t *testing.T) {
+	e, err := LoadFS(configs.FS, "policies", acmeCatalog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := e.Decide(acmeInput("support", true)); !d.Allow || d.Location != "policies/acme.rules:13" {
+		t.Fatalf("got %s at %s", d.Verdict(), d.Location)
+	}
+	rep, err := RunTestsFS(configs.FS, "policies", acmeCatalog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Passed() {
+		var b strings.Builder
+		_ = rep.Write(&b, false)
+		t.Fatal(b.String())
+	}
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -50,12 +51,12 @@ func TestCacheKeyedByInputsRead(t *testing.T) {
 			if got := mustJSON(t, second); got != want {
 				t.Fatalf("cached decision\n%s\nwant\n%s", got, want)
 			}
-			var buf [192]byte
-			key, ok := e.appendKey(buf[:0], e.plan(in.Action), &in)
+			p := e.plan(in.Action)
+			h, ok := c.hash(p, &in, nil)
 			if !ok {
 				t.Fatal("not cacheable")
 			}
-			if _, hit := c.get(key); !hit {
+			if _, hit := c.get(p, &in, h, nil); !hit {
 				t.Fatal("not in the cache after two decisions")
 			}
 		})
@@ -74,7 +75,7 @@ func TestCacheNeverStaleAfterReload(t *testing.T) {
 	if _, d := decideTwice(reloaded, in); d.Allow {
 		t.Fatalf("reloaded policy answered from the old one: %v", d.Explanation)
 	}
-	if old.gen == reloaded.gen {
+	if old.plan("ai.draft").keyHash == reloaded.plan("ai.draft").keyHash {
 		t.Fatal("engines share a key space")
 	}
 }
@@ -101,8 +102,8 @@ func TestCacheSkipsWhatItCannotKey(t *testing.T) {
 	maps := compile(t, `allow ai.draft when account.plan == "x"`, WithCache(c))
 	in = acmeInput("support", true)
 	in.Account.Traits = map[string]any{"plan": map[string]any{"name": "x"}}
-	var buf [192]byte
-	if _, ok := maps.appendKey(buf[:0], maps.plan("ai.draft"), &in); ok {
+	p := maps.plan("ai.draft")
+	if _, ok := c.hash(p, &in, nil); ok {
 		t.Fatal("a map trait has no exact key")
 	}
 }
@@ -130,17 +131,25 @@ func TestCacheKeysDistinct(t *testing.T) {
 	for i, v := range variants {
 		in := acmeInput("support", true)
 		v(&in)
-		key, ok := e.appendKey(nil, p, &in)
-		if !ok {
-			t.Fatalf("variant %d not cacheable", i)
+		vals := make([]string, len(p.keySlots))
+		for k := range p.keySlots {
+			s, b, ok := keyValue(&p.keySlots[k], &in, nil)
+			if !ok {
+				t.Fatalf("variant %d not cacheable", i)
+			}
+			vals[k] = s
+			if b != nil {
+				vals[k] = "enc:" + string(b)
+			}
 		}
-		if j, dup := seen[string(key)]; dup {
+		id := fmt.Sprintf("%s %q", in.Action, vals)
+		if j, dup := seen[id]; dup {
 			// []any{"1"} and []string{"1"} read alike, so they may share.
 			if !(i == 11 && j == 10) {
 				t.Fatalf("variants %d and %d share a key", j, i)
 			}
 		}
-		seen[string(key)] = i
+		seen[id] = i
 	}
 }
 

@@ -79,8 +79,6 @@ type slot struct {
 	window time.Duration
 }
 
-func (s *slot) cacheable() bool { return s.kind != slotEvent }
-
 // checked is an expression after checking: its CEL source, its type and
 // what it reads.
 type checked struct {

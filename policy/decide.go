@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -244,6 +245,9 @@ func number(v any) (float64, bool) {
 	switch n := v.(type) {
 	case float64:
 		return n, true
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
 	case float32:
 		return float64(n), true
 	case int:
@@ -279,8 +283,8 @@ func (a *activation) eval(c *clause) int8 {
 // evalRule returns the explanation line for r and whether it matched; for
 // an allow rule that did not, failAt is its first failing clause. fold holds
 // the plan's precomputed clause outcomes.
-func (a *activation) evalRule(r *rule, fold []int8) (line string, matched bool, failAt int) {
-	if r.prg != nil && !slices.ContainsFunc(fold, func(x int8) bool { return x != 0 && x != condTrue }) {
+func (a *activation) evalRule(r *rule, fold folded) (line string, matched bool, failAt int) {
+	if fold.fast && r.prg != nil {
 		// Fast path; on an error the clauses below say which one and how.
 		if v, _, err := r.prg.Eval(a); err == nil {
 			if k, ok := v.(types.Int); ok && int(k) <= len(r.clauses) {
@@ -292,7 +296,7 @@ func (a *activation) evalRule(r *rule, fold []int8) (line string, matched bool, 
 		}
 	}
 	for k, c := range r.clauses {
-		res := fold[k]
+		res := fold.outcomes[k]
 		if res == 0 {
 			res = a.eval(c)
 		}
@@ -345,16 +349,16 @@ func (e *Engine) Decide(in Input) Decision {
 	if e.cache == nil || !p.cache {
 		return e.decide(p, &in)
 	}
-	var buf [192]byte
-	key, ok := e.appendKey(buf[:0], p, &in)
+	var scratch [64]byte // for encoded traits; longer ones grow on the heap
+	h, ok := e.cache.hash(p, &in, scratch[:0])
 	if !ok {
 		return e.decide(p, &in)
 	}
-	if hit, ok := e.cache.get(key); ok {
+	if hit, ok := e.cache.get(p, &in, h, scratch[:0]); ok {
 		return hit.d
 	}
 	d := e.decide(p, &in)
-	e.cache.set(key, d)
+	e.cache.set(p, &in, h, d)
 	return d
 }
 

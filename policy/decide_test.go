@@ -47,6 +47,7 @@ func TestDecide(t *testing.T) {
 		{"missing trait contains nothing", "allow ai.draft when customer.lifecycle contains \"x\"", nil, false, DefaultDeny, ""},
 		{"missing trait equals nothing", "allow ai.draft when customer.lifecycle != \"x\"", nil, true, "test.rules:1", ""},
 		{"int trait equals number", "allow ai.draft when account.seats == 12", nil, true, "test.rules:1", ""},
+		{"json number trait equals number", "allow ai.draft when account.seats == 12", func(in *Input) { in.Account.Traits["seats"] = json.Number("12") }, true, "test.rules:1", ""},
 		{"float trait equals number", "allow ai.draft when account.seats == 12", func(in *Input) { in.Account.Traits["seats"] = 12.0 }, true, "test.rules:1", ""},
 		{"ordering", "allow ai.draft when account.seats >= 10 and account.seats < 12.5 and account.plan > \"A\"", nil, true, "test.rules:1", ""},
 		{"trait bool", "allow ai.draft when account.checkoutRisk", func(in *Input) { in.Account.Traits["checkoutRisk"] = true }, true, "test.rules:1", ""},

@@ -30,7 +30,8 @@
 // An ACTION is ai.draft, ai.general, ai.ask, ai.context or ai.agent.<tool>,
 // or a family: ai.agent.* (every tool), ai.* or *. A TARGET is an action,
 // a family or a use (support, ai, reporting, automation); an action's use is
-// the part before its first dot. An unnamed rule is named FILE:LINE.
+// the part before its first dot (ai for every ai.* action), and an action of
+// no known use sees every field hidden. An unnamed rule is named FILE:LINE.
 //
 // EXPR: or, and, not (loosest first), parentheses, == != < <= > >=,
 // `x in [list]`, `x not in [list]`, `a contains b` (substring, or list
@@ -45,6 +46,7 @@
 //	customer.did("visited pricing")                     the journey holds the event
 //	customer.did("visited pricing", within: "7d")       … within 7 days (s m h d w)
 //
+// Event names are the catalog's, matched ignoring case.
 // A catalog field compared with shown, masked or hidden (== or !=) tests the
 // visibility the field resolves to for this action, not its value. A missing
 // trait is null: it equals nothing, is in nothing, and makes an ordering
@@ -76,7 +78,10 @@
 //
 // # Use
 //
-// Compile, Load or LoadFS build an Engine; Engine.Decide answers; Watcher
-// reloads a directory and swaps engines atomically, keeping the old one when
-// an edit is broken; RunTests runs the *_test.yaml files beside the rules.
+// Compile, Load or LoadFS build an Engine; Engine.Decide answers. With
+// WithCache(NewCache(n)) decisions are cached, keyed by exactly the values
+// the action's rules read (never those that read the journey, which depend
+// on the clock). Watcher reloads a directory and swaps engines atomically,
+// keeping the old one when an edit is broken; RunTests runs the
+// *_test.yaml files beside the rules, as `opa test` does.
 package policy

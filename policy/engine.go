@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -54,19 +55,19 @@ func WithActions(actions ...string) Option {
 // Engine is a compiled policy: every rules file of one directory checked
 // against the catalog. It is immutable and safe for concurrent use.
 type Engine struct {
-	version string
-	sources []string
-	fields  []string // catalog fields, sorted
-	cat     Catalog
-	actions actionSet
-	rules   []*rule // allow and deny statements in source order
-	fstmts  []*fieldStmt
-	slots   []slot
-	plans   map[string]*plan // precomputed for every action a statement names exactly
-	extra   planMemo         // the rest (ai.agent.<tool>, …), computed on first use
-	cache   *Cache
-	gen     uint64 // this engine's key space in cache
-	acts    sync.Pool
+	version  string
+	sources  []string
+	fields   []string // catalog fields, sorted
+	cat      Catalog
+	actions  actionSet
+	rules    []*rule // allow and deny statements in source order
+	fstmts   []*fieldStmt
+	slots    []slot
+	plans    map[string]*plan // precomputed for every action a statement names exactly
+	planList []*plan          // the same, in a slice
+	extra    planMemo         // the rest (ai.agent.<tool>, …), computed on first use
+	cache    *Cache
+	acts     sync.Pool
 }
 
 // rule is a compiled allow or deny statement.
@@ -209,9 +210,20 @@ func Compile(srcs []Source, cat Catalog, opts ...Option) (*Engine, error) {
 			}
 		}
 	}
-	if e.cache != nil {
-		e.gen = e.cache.nextGen()
+	for _, p := range e.plans {
+		e.planList = append(e.planList, p)
 	}
+	known := e.actions.exact
+	slices.SortFunc(e.planList, func(a, b *plan) int { // the usual actions first
+		ia, ib := slices.Index(known, a.action), slices.Index(known, b.action)
+		if ia < 0 {
+			ia = len(known)
+		}
+		if ib < 0 {
+			ib = len(known)
+		}
+		return cmp.Or(cmp.Compare(ia, ib), strings.Compare(a.action, b.action))
+	})
 	e.acts.New = func() any { return &activation{} }
 	return e, nil
 }
@@ -318,10 +330,21 @@ type planMemo struct {
 	c int
 }
 
-const maxExtraPlans = 1024
+const (
+	maxExtraPlans   = 1024
+	maxScannedPlans = 16
+)
 
 func (e *Engine) plan(action string) *plan {
-	if p, ok := e.plans[action]; ok {
+	// A policy names a handful of actions: a scan that compares lengths
+	// first beats hashing the name.
+	if len(e.planList) <= maxScannedPlans {
+		for _, p := range e.planList {
+			if p.action == action {
+				return p
+			}
+		}
+	} else if p, ok := e.plans[action]; ok {
 		return p
 	}
 	if p, ok := e.extra.m.Load(action); ok {
@@ -329,11 +352,14 @@ func (e *Engine) plan(action string) *plan {
 	}
 	p := e.buildPlan(action)
 	e.extra.n.Lock()
-	if e.extra.c < maxExtraPlans {
-		if _, loaded := e.extra.m.LoadOrStore(action, p); !loaded {
-			e.extra.c++
-		}
+	defer e.extra.n.Unlock()
+	if e.extra.c >= maxExtraPlans {
+		p.cache = false // a plan of its own per call: no entry could ever hit
+		return p
 	}
-	e.extra.n.Unlock()
-	return p
+	stored, loaded := e.extra.m.LoadOrStore(action, p)
+	if !loaded {
+		e.extra.c++
+	}
+	return stored.(*plan)
 }

@@ -13,16 +13,16 @@ type plan struct {
 	action string
 	denies []*rule
 	allows []*rule
-	// Per rule and clause, the outcome when it is fixed for this action (a
-	// clause that only tests visibilities no conditional statement can
-	// change), else 0: folded at plan time, as CEL folds constants.
-	denyFold  [][]int8
-	allowFold [][]int8
+	// Per candidate rule, its clauses folded for this action.
+	denyFold  []folded
+	allowFold []folded
 	base      []Visibility // per field; final unless a dynField overrides it
 	dyn       []dynField
 	conds     []*fieldStmt // the conditional statements dyn refers to
 	reads     []int        // slots a decision reads: the cache key
 	cache     bool         // whether decisions may be cached
+	keyHash   uint64       // where this plan's cache keys start
+	keySlots  []keySlot    // the values in the key
 
 	// Text for each way a decision can end, built with the plan.
 	allowMsg    []string   // per allow rule: the Message when it decides
@@ -50,7 +50,7 @@ type applicable struct {
 }
 
 func (e *Engine) buildPlan(action string) *plan {
-	p := &plan{action: action, cache: true}
+	p := &plan{action: action}
 	for _, r := range e.rules {
 		if !slices.ContainsFunc(r.actions, func(pt pattern) bool { return pt.match(action) }) {
 			continue
@@ -85,23 +85,34 @@ func (e *Engine) buildPlan(action string) *plan {
 	p.denyFold = e.fold(p, p.denies)
 	p.allowFold = e.fold(p, p.allows)
 	p.reads = uniqueSorted(p.reads)
-	for _, s := range p.reads {
-		p.cache = p.cache && e.slots[s].cacheable()
+	if e.cache != nil {
+		p.keySlots, p.cache = e.keySlots(p.reads)
+		p.keyHash = e.cache.planHash(action)
 	}
 	p.messages()
 	return p
 }
 
+// folded is, per clause of a rule, the outcome when it is fixed for the
+// plan's action (a clause that only tests visibilities no conditional
+// statement can change), else 0: folded at plan time, as CEL folds
+// constants. fast says whether the rule's one-program shortcut applies: not
+// when a folded clause fails, whose place the shortcut cannot tell.
+type folded struct {
+	outcomes []int8
+	fast     bool
+}
+
 // fold evaluates, once, the clauses whose outcome cannot vary for p.
-func (e *Engine) fold(p *plan, rules []*rule) [][]int8 {
+func (e *Engine) fold(p *plan, rules []*rule) []folded {
 	dynamic := make([]bool, len(e.fields))
 	for _, df := range p.dyn {
 		dynamic[df.field] = true
 	}
 	a := &activation{e: e, vis: p.base}
-	out := make([][]int8, len(rules))
+	out := make([]folded, len(rules))
 	for i, r := range rules {
-		out[i] = make([]int8, len(r.clauses))
+		f := folded{outcomes: make([]int8, len(r.clauses)), fast: r.prg != nil}
 		for k, c := range r.clauses {
 			fixed := true
 			for _, s := range c.slots {
@@ -109,9 +120,11 @@ func (e *Engine) fold(p *plan, rules []*rule) [][]int8 {
 				fixed = fixed && sl.kind == slotVisibility && !dynamic[sl.field]
 			}
 			if fixed {
-				out[i][k] = a.eval(c)
+				f.outcomes[k] = a.eval(c)
+				f.fast = f.fast && f.outcomes[k] == condTrue
 			}
 		}
+		out[i] = f
 	}
 	return out
 }

@@ -58,7 +58,7 @@ func (a *activation) toAllow(p *plan, failAt []int) []string {
 	for i, r := range p.allows {
 		hints := []string{r.hints[failAt[i]]}
 		for k := failAt[i] + 1; k < len(r.clauses); k++ {
-			res := p.allowFold[i][k]
+			res := p.allowFold[i].outcomes[k]
 			if res == 0 {
 				res = a.eval(r.clauses[k])
 			}
