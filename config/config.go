@@ -9,6 +9,8 @@ package config
 
 import (
 	"time"
+
+	"github.com/crisphq/crisp/audit"
 )
 
 // Config is the whole of crisp.yaml.
@@ -26,6 +28,8 @@ type Config struct {
 	Flags   string  `yaml:"flags"`
 	Ingest  Ingest  `yaml:"ingest"`
 	Logging Logging `yaml:"logging"`
+	// Audit is the tamper-evident record of every AI use.
+	Audit audit.Config `yaml:"audit"`
 
 	// Catalog is the catalog file, relative to this file's folder.
 	// Default catalog.yaml.
@@ -269,6 +273,7 @@ func (c *Config) applyDefaults() {
 			k.DefaultAction = "ai.draft"
 		}
 	}
+	c.Audit.ApplyDefaults()
 	if c.Flags == "" {
 		c.Flags = "rewrite"
 	}

@@ -102,6 +102,9 @@ func (v *validator) validate(c *Config) {
 		}
 		kids[k.ID] = true
 	}
+	if err := c.Audit.Validate(); err != nil {
+		v.add(v.at("audit"), "audit", "%v", err)
+	}
 	if c.Flags != "rewrite" && c.Flags != "reject" {
 		v.add(v.at("flags"), "flags", "must be rewrite or reject")
 	}

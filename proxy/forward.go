@@ -48,6 +48,10 @@ func (s *Server) forward(ctx context.Context, w http.ResponseWriter, r *Request)
 	if err != nil {
 		return err
 	}
+	// Nothing goes upstream before the use's intent record is durable.
+	if err := s.auditReady(r); err != nil {
+		return err
+	}
 	t := prov.Timeouts()
 	stall := time.AfterFunc(t.FirstByte, func() { cancel(errStalled) })
 	resp, err := prov.Client().Do(req)
@@ -131,11 +135,19 @@ func (s *Server) relayBody(ctx context.Context, w http.ResponseWriter, r *Reques
 			return errInternal(err)
 		}
 	}
+	r.Status = resp.StatusCode
+	r.TTFB = time.Since(r.Start)
+	r.respHash = newAnswerHash()
+	r.respHash.Write(b)
+	// The answer is not given before its record is durable.
+	if err := s.auditEnd(ctx, r); err != nil {
+		r.Status = 0
+		return err
+	}
 	h := w.Header()
 	h.Set("Content-Type", resp.Header.Get("Content-Type"))
 	h.Set("Content-Length", strconv.Itoa(len(b)))
-	r.Status = resp.StatusCode
-	r.TTFB = time.Since(r.Start)
+	r.started = true
 	w.WriteHeader(resp.StatusCode)
 	n, err := w.Write(b)
 	r.BytesOut = int64(n)
@@ -152,13 +164,22 @@ func (s *Server) relayStream(ctx context.Context, w http.ResponseWriter, r *Requ
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	r.Status = http.StatusOK
+	r.started = true
 	w.WriteHeader(http.StatusOK)
 	out := sse.NewWriter(w)
+	r.respHash = newAnswerHash()
+	out.Hash = r.respHash
 	defer func() { r.BytesOut = out.N }()
 
 	emit := chain(filters, func(ev sse.Event) error {
 		if r.TTFB == 0 {
 			r.TTFB = time.Since(r.Start)
+		}
+		// The event that completes the stream waits for the use's record.
+		if terminal(&ev) {
+			if err := s.auditEnd(ctx, r); err != nil {
+				return err
+			}
 		}
 		if err := out.Buffer(&ev); err != nil {
 			return fmt.Errorf("%w: %w", errClientGone, err)
@@ -191,6 +212,10 @@ func (s *Server) relayStream(ctx context.Context, w http.ResponseWriter, r *Requ
 	if err := out.Flush(); err != nil {
 		r.ErrCode = "client_closed_request"
 	}
+	// An upstream that closed without its final event still ends the use.
+	if err := s.auditEnd(ctx, r); err != nil {
+		return s.endStream(ctx, r, out, err)
+	}
 	return nil
 }
 
@@ -201,14 +226,20 @@ func (s *Server) endStream(ctx context.Context, r *Request, out *sse.Writer, err
 	var e *Error
 	switch {
 	case errors.Is(err, errClientGone) || r.HTTP.Context().Err() != nil:
-		r.ErrCode = "client_closed_request"
+		r.Status, r.ErrCode = 499, "client_closed_request"
+		_ = s.auditEnd(ctx, r)
 		return nil
+	case errors.As(err, &e) && e.Code == "audit_unavailable":
 	case errors.Is(context.Cause(ctx), errStalled):
 		e = errUpstreamTimeout(r.Route.Provider.Name(), err)
 	default:
 		e = errUpstreamBroken(r.Route.Provider.Name(), err)
 	}
 	r.ErrCode = e.Code
+	if aerr := s.auditEnd(ctx, r); aerr != nil {
+		e = asError(aerr)
+		r.ErrCode = e.Code
+	}
 	s.log.Warn().Str("request_id", r.ID).Str("code", e.Code).Str("cause", string(scrub(r, []byte(err.Error())))).Msg("stream ended early")
 	ev := sse.Event{Data: openaiwire.Error(e.Message, e.Type, e.Code, nil)}
 	switch {

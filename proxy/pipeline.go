@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"hash"
 	"net/http"
 	"time"
 
@@ -76,6 +77,20 @@ type Request struct {
 	// answer or the error.
 	Header http.Header
 
+	// Redactions counts what was redacted, by field or detector kind;
+	// ContextFields names the context fields attached.
+	Redactions    map[string]int
+	ContextFields []string
+
+	// AuditID names the use's audit record (X-Crisp-Audit-Id).
+	AuditID   string
+	auditWait func() error
+	audited   bool
+	started   bool      // the status line went out
+	reqHash   [32]byte  // of the body sent upstream
+	respHash  hash.Hash // of the answer sent back
+	respSum   string
+
 	// Outcome, filled as the answer goes back.
 	Status   int
 	ErrCode  string
@@ -100,6 +115,7 @@ func (s *Server) pipeline() ([]Stage, []ResponseStage) {
 			stageFunc{"route", s.route},               // which provider serves the model
 			stageFunc{"policy", s.decide},             // may this member use this action on this customer; field visibility
 			stageFunc{"flags", s.providerFlags},       // no training, no storage, pseudonymous ids
+			stageFunc{"audit", s.auditBegin},          // a durable record that the use is about to happen
 		},
 		// forward: the call to the provider (forward.go), then
 		[]ResponseStage{
@@ -145,28 +161,40 @@ func (s *Server) run(w http.ResponseWriter, r *Request) {
 		err = s.forward(ctx, w, r)
 	}
 	if err != nil {
-		s.fail(w, r, err)
+		err = s.fail(ctx, w, r, err)
 	}
 	s.logRequest(r, err)
 }
 
-// fail writes an error that was decided before any answer was sent.
-func (s *Server) fail(w http.ResponseWriter, r *Request, err error) {
+// fail writes an error that was decided before any answer was sent, once
+// its audit record is durable: a refusal is an AI use too.
+func (s *Server) fail(ctx context.Context, w http.ResponseWriter, r *Request, err error) error {
+	if r.started {
+		return err // the answer had started; forward already ended it and recorded it
+	}
 	if us, ok := err.(*upstreamStatus); ok {
 		if r.dialect == dialectAnthropic {
 			us = anthropicUpstreamError(us)
 		}
 		r.Status, r.ErrCode = us.Status, "upstream_status"
-		w.Header().Set("Content-Type", us.ContentType)
-		w.WriteHeader(us.Status)
-		n, _ := w.Write(us.Body)
-		r.BytesOut = int64(n)
-		return
-	}
-	if r.Status != 0 {
-		return // the answer had started; forward already ended the stream
+		r.respHash = newAnswerHash()
+		r.respHash.Write(us.Body)
+		if aerr := s.auditEnd(ctx, r); aerr != nil {
+			err = aerr
+		} else {
+			w.Header().Set("Content-Type", us.ContentType)
+			w.WriteHeader(us.Status)
+			n, _ := w.Write(us.Body)
+			r.BytesOut = int64(n)
+			return err
+		}
 	}
 	e := asError(err)
 	r.Status, r.ErrCode = e.Status, e.Code
+	if aerr := s.auditEnd(ctx, r); aerr != nil {
+		e = asError(aerr)
+		r.Status, r.ErrCode, err = e.Status, e.Code, aerr
+	}
 	writeError(w, r.dialect, e)
+	return err
 }

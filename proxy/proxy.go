@@ -27,6 +27,12 @@ type Options struct {
 	// and account it names.
 	Verifier *identity.Verifier
 	Resolver *identity.Resolver
+	// Audit records every AI use; AuditFailOpen lets uses go on when it
+	// cannot (off by default: no audit, no AI use). CatalogVersion goes
+	// into each record.
+	Audit          Auditor
+	AuditFailOpen  bool
+	CatalogVersion string
 	// Policy decides each AI use; Members names members for policy checks.
 	Policy  Decider
 	Members Members

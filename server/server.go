@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/crisphq/crisp/api"
+	"github.com/crisphq/crisp/audit"
 	"github.com/crisphq/crisp/config"
 	"github.com/crisphq/crisp/identity"
 	"github.com/crisphq/crisp/identity/segment"
@@ -38,6 +39,7 @@ type Server struct {
 	auth     *keys.Authenticator
 	resolver *identity.Resolver
 	defs     *definitions
+	audit    *audit.Log
 	proxy    *proxy.Server
 	http     *http.Server
 }
@@ -90,25 +92,31 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 	if s.resolver, err = identity.NewResolver(s.db, cfg.Identity.CacheSize); err != nil {
 		return nil, err
 	}
+	if s.audit, err = openAudit(ctx, s.db, cfg, log); err != nil {
+		return nil, err
+	}
 	if cfg.Seed {
 		if err := s.seed(ctx); err != nil {
 			return nil, fmt.Errorf("seed: %w", err)
 		}
 	}
 	px := proxy.New(proxy.Options{
-		Workspace:     cfg.Workspace.ID,
-		Keys:          s.auth,
-		Router:        router,
-		Verifier:      verifier,
-		Resolver:      s.resolver,
-		Policy:        s.defs.decider(),
-		Members:       members{db: s.db, config: records},
-		RequireSigned: cfg.Identity.RequireSigned,
-		FlagsMode:     cfg.Flags,
-		PseudonymKey:  pseudonymKey(cfg),
-		Log:           log,
-		MaxBodyBytes:  cfg.Server.MaxBodyBytes,
-		Ready:         s.db.Ping,
+		Workspace:      cfg.Workspace.ID,
+		Keys:           s.auth,
+		Router:         router,
+		Verifier:       verifier,
+		Resolver:       s.resolver,
+		Policy:         s.defs.decider(),
+		Audit:          s.audit,
+		AuditFailOpen:  cfg.Audit.FailOpen,
+		CatalogVersion: s.defs.catalog.Version(),
+		Members:        members{db: s.db, config: records},
+		RequireSigned:  cfg.Identity.RequireSigned,
+		FlagsMode:      cfg.Flags,
+		PseudonymKey:   pseudonymKey(cfg),
+		Log:            log,
+		MaxBodyBytes:   cfg.Server.MaxBodyBytes,
+		Ready:          s.db.Ping,
 	})
 	s.proxy = px
 	s.http = &http.Server{
@@ -130,6 +138,11 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 
 // closeParts releases what New opened.
 func (s *Server) closeParts() {
+	if s.audit != nil {
+		if err := s.audit.Close(); err != nil {
+			s.log.Error().Err(err).Msg("audit: close")
+		}
+	}
 	if s.defs != nil {
 		s.defs.close()
 	}
@@ -264,6 +277,8 @@ func (s *Server) routes(px http.Handler) http.Handler {
 	for _, p := range []string{"/api/v1/customers", "/api/v1/customers/", "/api/v1/accounts", "/api/v1/accounts/"} {
 		mux.Handle(p, rest)
 	}
+	mux.Handle("/api/v1/audit", audit.Handler(s.audit, s.adminAuth))
+	mux.Handle("/api/v1/audit/", audit.Handler(s.audit, s.adminAuth))
 	mux.Handle("/", px)
 	return mux
 }

@@ -10,9 +10,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 
+	"github.com/rs/zerolog"
+
+	"github.com/crisphq/crisp/audit"
 	"github.com/crisphq/crisp/config"
 	"github.com/crisphq/crisp/identity"
 	"github.com/crisphq/crisp/keys"
@@ -119,4 +123,29 @@ func (m members) Member(ctx context.Context, ws, email string) (*keys.Caller, er
 		}
 	}
 	return nil, fmt.Errorf("%w: %s", proxy.ErrUnknownMember, email)
+}
+
+// openAudit opens the audit trail, loudly when it may fail open.
+func openAudit(ctx context.Context, db *store.DB, cfg *config.Config, log zerolog.Logger) (*audit.Log, error) {
+	opts, err := cfg.Audit.Options(log)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	if cfg.Audit.FailOpen {
+		log.Warn().Msg("AUDIT FAIL-OPEN: AI requests will go on even when their audit record cannot be written")
+	}
+	l, err := audit.Open(ctx, db, opts)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	return l, nil
+}
+
+// adminAuth lets admins (role admin) read the audit trail.
+func (s *Server) adminAuth(r *http.Request) (string, bool, error) {
+	c, err := s.auth.Authenticate(r.Context(), keys.FromHeaders(r.Header.Get("Authorization"), r.Header.Get("X-Api-Key")))
+	if err != nil {
+		return "", false, err
+	}
+	return c.Workspace, c.Role == "admin", nil
 }

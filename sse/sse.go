@@ -176,6 +176,8 @@ type Writer struct {
 	buf []byte
 	// N counts bytes written.
 	N int64
+	// Hash, when set, sees every byte written (the audit's answer hash).
+	Hash io.Writer
 }
 
 // NewWriter writes to w, flushing through its ResponseController.
@@ -193,6 +195,9 @@ func (r *Reader) Ready() bool {
 // Buffer writes one event without flushing.
 func (w *Writer) Buffer(ev *Event) error {
 	w.buf = ev.AppendTo(w.buf[:0])
+	if w.Hash != nil {
+		w.Hash.Write(w.buf)
+	}
 	n, err := w.w.Write(w.buf)
 	w.N += int64(n)
 	if err != nil {
@@ -212,6 +217,9 @@ func (w *Writer) Flush() error {
 // Write sends one event and flushes it.
 func (w *Writer) Write(ev *Event) error {
 	w.buf = ev.AppendTo(w.buf[:0])
+	if w.Hash != nil {
+		w.Hash.Write(w.buf)
+	}
 	n, err := w.w.Write(w.buf)
 	w.N += int64(n)
 	if err != nil {

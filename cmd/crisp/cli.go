@@ -41,6 +41,7 @@ func commands() []command {
 		{"catalog", "check the catalog of customer fields (catalog lint, catalog diff REV)", runCatalog},
 		{"import", "import customers, accounts and events from JSONL (Segment) or CSV files", runImport},
 		{"policy", "test and explain the access rules (policy test, policy explain)", runPolicy},
+		{"audit", "review the audit trail (audit list, show, verify, export, keygen)", runAudit},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -73,6 +73,7 @@ func withTimeouts(extra string) string {
 // Crisp is a running crisp.
 type Crisp struct {
 	URL    string // http://127.0.0.1:PORT
+	DSN    string // its database
 	Logs   *Buffer
 	cancel context.CancelFunc
 	done   chan struct{} // closed when Serve returned
@@ -106,7 +107,7 @@ func StartOn(t testing.TB, cfg *config.Config, ln net.Listener) *Crisp {
 		t.Fatalf("server: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Crisp{URL: "http://" + ln.Addr().String(), Logs: logs, cancel: cancel, done: make(chan struct{})}
+	c := &Crisp{URL: "http://" + ln.Addr().String(), DSN: cfg.Storage.DSN, Logs: logs, cancel: cancel, done: make(chan struct{})}
 	if cfg.Server.TLS.Enabled() {
 		c.URL = "https://" + ln.Addr().String()
 	}

@@ -1,0 +1,38 @@
+package audit
+
+import (
+	"crypto/rand"
+	"time"
+)
+
+// crockford is Crockford's base32 alphabet, which sorts like the numbers
+// it encodes.
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// newID returns "aud_" and a ULID: 48 bits of unix milliseconds and 80
+// random bits in Crockford base32, so ids sort by time to the millisecond
+// and never collide in practice.
+func newID(prefix string, t time.Time) string {
+	var raw [16]byte
+	ms := uint64(t.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		raw[i] = byte(ms)
+		ms >>= 8
+	}
+	_, _ = rand.Read(raw[6:]) // crypto/rand.Read never fails (Go 1.24+)
+	out := make([]byte, len(prefix)+26)
+	copy(out, prefix)
+	// 128 bits as 26 base32 digits: the first digit takes the top 3 bits.
+	var hi, lo uint64
+	for i := range 8 {
+		hi = hi<<8 | uint64(raw[i])
+		lo = lo<<8 | uint64(raw[8+i])
+	}
+	d := out[len(prefix):]
+	for i := 25; i >= 0; i-- {
+		d[i] = crockford[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return string(out)
+}

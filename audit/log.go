@@ -1,0 +1,345 @@
+package audit
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/crisphq/crisp/store"
+)
+
+var (
+	// ErrUnavailable wraps every failure to make a record durable. A caller
+	// that gets it from Begin must not contact the provider: 503
+	// audit_unavailable (unless audit.fail_open).
+	ErrUnavailable = errors.New("audit unavailable")
+	// ErrInvalid reports a record or argument the log refuses.
+	ErrInvalid = errors.New("audit: invalid")
+	// ErrClosed reports a call after Close, or a write to a read-only log.
+	ErrClosed = errors.New("audit: log closed")
+	// ErrUnknownUse reports a Finish whose id has no pending Begin.
+	ErrUnknownUse = errors.New("audit: no pending use with that id")
+	// ErrAlreadyRecorded reports a Finish for a use another writer already
+	// recorded as interrupted (this process was silent past StaleAfter).
+	ErrAlreadyRecorded = errors.New("audit: use already recorded as interrupted")
+	// ErrNotFound reports a missing record.
+	ErrNotFound = errors.New("audit: record not found")
+)
+
+// Options tune a Log. Zero values take the defaults noted.
+type Options struct {
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// NewID names a new record. Default: "aud_" and a ULID of t (sortable
+	// by time, random below the millisecond). Tests inject a sequence.
+	NewID func(t time.Time) string
+	// Logger gets the writer's own problems (never a record's values).
+	Logger zerolog.Logger
+	// MaxBatch bounds the records of one group commit. Default 512.
+	MaxBatch int
+	// MaxDelay is how long the writer waits for a batch to fill once it has
+	// one record. Default 0: commit as soon as the writer is free, which
+	// batches by itself under load and adds nothing when idle.
+	MaxDelay time.Duration
+	// QueueSize bounds the records waiting for the writer; a full queue
+	// makes callers wait (up to WriteTimeout). Default 8192.
+	QueueSize int
+	// WriteTimeout bounds one group commit and a wait for queue room.
+	// Default 10s.
+	WriteTimeout time.Duration
+	// SigningKey signs checkpoints; nil writes none (pruning still leaves an
+	// unsigned one). VerifyKeys are further public keys whose checkpoints
+	// verify (retired signing keys).
+	SigningKey ed25519.PrivateKey
+	VerifyKeys []ed25519.PublicKey
+	// CheckpointEvery signs the head after this many records in a
+	// workspace; CheckpointInterval after this long if any record came.
+	// Defaults 1000 and 1m.
+	CheckpointEvery    int
+	CheckpointInterval time.Duration
+	// Retention prunes records older than this; 0 keeps them forever.
+	// PruneEvery is how often pruning runs. Default 1h.
+	Retention  time.Duration
+	PruneEvery time.Duration
+	// StaleAfter is how long a writer may be silent before its pending
+	// uses count as interrupted. Default 30s; the heartbeat is a third.
+	StaleAfter time.Duration
+	// FailOpen is only announced here (a loud warning at Open); the caller
+	// implements it by going on when Begin fails.
+	FailOpen bool
+	// ReadOnly opens for review (the CLI): no writer, no recovery.
+	ReadOnly bool
+}
+
+func (o *Options) defaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.NewID == nil {
+		o.NewID = func(t time.Time) string { return newID("aud_", t) }
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 512
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 8192
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.CheckpointEvery <= 0 {
+		o.CheckpointEvery = 1000
+	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = time.Minute
+	}
+	if o.PruneEvery <= 0 {
+		o.PruneEvery = time.Hour
+	}
+	if o.StaleAfter <= 0 {
+		o.StaleAfter = 30 * time.Second
+	}
+}
+
+// Log is a workspace-chained audit log over a store. Begin, Finish and
+// Append are safe for concurrent use; one writer goroutine, owned by the
+// Log and ended by Close, commits them in batches.
+type Log struct {
+	db    *store.DB
+	opts  Options
+	log   zerolog.Logger
+	owner string // this writer's id in audit_writers and audit_intents
+
+	mu     sync.RWMutex // guards closed against sends on q
+	closed bool
+	q      chan *op
+	done   chan struct{}
+	err    error // the writer's shutdown error, read after done
+
+	pendMu  sync.Mutex
+	pending map[string]pendingUse
+
+	w writerState // owned by the writer goroutine
+}
+
+type pendingUse struct {
+	ws string
+	at time.Time
+}
+
+// Open starts a Log over db. Unless opts.ReadOnly, it registers this
+// process as a writer, records as interrupted the uses a crashed writer left
+// pending, signs any unsigned chain head, prunes per retention, and starts
+// the writer goroutine.
+func Open(ctx context.Context, db *store.DB, opts Options) (*Log, error) {
+	opts.defaults()
+	l := &Log{db: db, opts: opts, log: opts.Logger, pending: map[string]pendingUse{}, done: make(chan struct{})}
+	if opts.ReadOnly {
+		l.closed = true
+		close(l.done)
+		return l, nil
+	}
+	l.owner = ownerID(newID("", opts.Now())[10:])
+	if opts.FailOpen {
+		l.log.Warn().Msg("audit.fail_open is set: AI requests proceed even when their audit record cannot be written")
+	}
+	l.w = newWriterState(opts.Now())
+	if err := l.start(ctx); err != nil {
+		return nil, err
+	}
+	l.q = make(chan *op, opts.QueueSize)
+	go l.run()
+	return l, nil
+}
+
+// Close stops taking records, commits what is queued, records this
+// process's still-pending uses as interrupted, signs the heads it moved and
+// stops the writer. It is safe to call more than once.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		<-l.done
+		return l.err
+	}
+	l.closed = true
+	close(l.q)
+	l.mu.Unlock()
+	<-l.done
+	return l.err
+}
+
+// PublicKey returns the checkpoint signing key's public half, or nil.
+func (l *Log) PublicKey() ed25519.PublicKey {
+	if l.opts.SigningKey == nil {
+		return nil
+	}
+	return l.opts.SigningKey.Public().(ed25519.PublicKey)
+}
+
+// Begin durably records that a use is about to reach a provider and returns
+// the use's new id (for X-Crisp-Audit-Id; r.ID is ignored). It returns once
+// the intent is committed; on error (wrapping ErrUnavailable) the provider
+// must not be contacted. ctx bounds only the wait for queue room.
+func (l *Log) Begin(ctx context.Context, r Record) (string, error) {
+	id, wait := l.BeginAsync(ctx, r)
+	if err := wait(); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// BeginAsync is Begin split in two, so the caller can overlap the intent's
+// commit with its own work (building the upstream request, dialling): it
+// queues the intent and returns the id at once; wait returns when the intent
+// is durable, and no byte may go to the provider before wait returned nil.
+// wait must be called exactly once.
+func (l *Log) BeginAsync(ctx context.Context, r Record) (id string, wait func() error) {
+	r.ID = ""
+	l.stamp(&r)
+	if err := r.validate(); err != nil {
+		return "", func() error { return err }
+	}
+	body, _ := json.Marshal(r) // canonical: never fails
+	o := &op{intent: &store.AuditIntent{WorkspaceID: r.Workspace, ID: r.ID, Owner: l.owner, At: r.Time, Body: string(body)},
+		done: make(chan error, 1)}
+	l.pendMu.Lock()
+	l.pending[r.ID] = pendingUse{ws: r.Workspace, at: r.Time}
+	l.pendMu.Unlock()
+	if err := l.enqueue(ctx, o); err != nil {
+		o.done <- fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return r.ID, func() error {
+		if err := <-o.done; err != nil {
+			l.forget(r.ID)
+			return err
+		}
+		return nil
+	}
+}
+
+// Finish appends the use's outcome to its workspace's chain and clears its
+// intent, returning once that is durable. r's ID, Workspace and (when zero)
+// Time come from Begin. It records even when ctx is cancelled: a client
+// that left is an outcome too.
+func (l *Log) Finish(ctx context.Context, id string, r Record) error {
+	l.pendMu.Lock()
+	p, ok := l.pending[id]
+	l.pendMu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownUse, id)
+	}
+	if r.Workspace != "" && r.Workspace != p.ws {
+		return fmt.Errorf("%w: use %q began in workspace %q, not %q", ErrInvalid, id, p.ws, r.Workspace)
+	}
+	r.ID, r.Workspace = id, p.ws
+	if r.Time.IsZero() {
+		r.Time = p.at
+	}
+	l.stamp(&r)
+	if err := r.validate(); err != nil {
+		return err
+	}
+	o := l.appendOp(&r, store.AuditFinish)
+	if err := l.do(context.WithoutCancel(ctx), o); err != nil {
+		return err // the intent stays; Close records it as interrupted
+	}
+	l.forget(id)
+	if o.skipped {
+		return fmt.Errorf("%w: %q", ErrAlreadyRecorded, id)
+	}
+	return nil
+}
+
+// Append chains a record that had no intent (a denial decided before any
+// provider call, an admin change, a context read) and returns its new id
+// (r.ID is ignored) once it is durable.
+func (l *Log) Append(ctx context.Context, r Record) (string, error) {
+	r.ID = ""
+	l.stamp(&r)
+	if err := r.validate(); err != nil {
+		return "", err
+	}
+	if err := l.do(ctx, l.appendOp(&r, store.AuditPlain)); err != nil {
+		return "", err
+	}
+	return r.ID, nil
+}
+
+// stamp gives r a time (and a new id unless it has one: Finish and
+// recovery keep Begin's) and clears what the chain sets.
+func (l *Log) stamp(r *Record) {
+	if r.Time.IsZero() {
+		r.Time = l.opts.Now()
+	}
+	if r.ID == "" {
+		r.ID = l.opts.NewID(r.Time)
+	}
+	r.Time = r.Time.UTC().Truncate(time.Microsecond)
+	r.Seq, r.PrevHash, r.Hash = 0, "", ""
+}
+
+func (l *Log) forget(id string) {
+	l.pendMu.Lock()
+	delete(l.pending, id)
+	l.pendMu.Unlock()
+}
+
+// appendOp encodes r once, here on the caller's goroutine, so the writer
+// only fills in seq and prev_hash and hashes.
+func (l *Log) appendOp(r *Record, mode store.AuditAppendMode) *op {
+	s := newSealer(r)
+	return &op{app: &store.AuditAppend{
+		Row: store.AuditRow{
+			WorkspaceID: r.Workspace, ID: r.ID, Kind: r.Kind, At: r.Time, Member: r.Member,
+			CustomerID: r.CustomerID, AccountID: r.AccountID, Action: r.Action, Decision: r.decisionColumn(),
+			Model: r.Model, Provider: r.Provider, Status: r.Status,
+		},
+		Mode: mode,
+		Seal: func(seq int64, prev string) (string, string, error) {
+			body, hash := s.seal(seq, prev)
+			return body, hash, nil
+		},
+	}}
+}
+
+// do queues o and waits for the writer's answer. ctx bounds only the wait
+// for queue room: once queued, o is always answered.
+func (l *Log) do(ctx context.Context, o *op) error {
+	o.done = make(chan error, 1)
+	if err := l.enqueue(ctx, o); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return <-o.done
+}
+
+var errQueueFull = errors.New("audit queue full")
+
+func (l *Log) enqueue(ctx context.Context, o *op) error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return ErrClosed
+	}
+	select {
+	case l.q <- o:
+		return nil
+	default:
+	}
+	t := time.NewTimer(l.opts.WriteTimeout)
+	defer t.Stop()
+	select {
+	case l.q <- o:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return errQueueFull
+	}
+}

@@ -1,0 +1,398 @@
+package audit
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Record kinds.
+const (
+	KindAIUse        = "ai.use"        // proxy request, draft, MCP tool call, context API read
+	KindAdminKey     = "admin.key"     // a crisp key created, changed or revoked
+	KindAdminCatalog = "admin.catalog" // the catalog changed
+	KindAdminPolicy  = "admin.policy"  // a policy changed
+)
+
+// ErrorInterrupted is the error_code of a use whose outcome never arrived:
+// its writer stopped (crash, kill) between Begin and Finish.
+const ErrorInterrupted = "interrupted"
+
+// Record is one audit record. It holds metadata and hashes only, never a
+// value from a request or an answer. JSON encoding is the canonical form
+// (see the package doc); decoding is the ordinary one.
+type Record struct {
+	ID        string    `json:"id"`
+	Seq       int64     `json:"seq"`
+	Time      time.Time `json:"time"` // when the use began
+	Kind      string    `json:"kind"`
+	Workspace string    `json:"workspace"`
+	RequestID string    `json:"request_id"`
+	Endpoint  string    `json:"endpoint"` // e.g. /v1/chat/completions, mcp:get_context
+	Stream    bool      `json:"stream"`
+
+	// Who asked.
+	KeyID  string `json:"key_id"`
+	Member string `json:"member"`
+	Role   string `json:"role"`
+
+	// What about whom.
+	Action     string   `json:"action"`
+	CustomerID string   `json:"customer_id"`
+	AccountID  string   `json:"account_id"`
+	Identity   Identity `json:"identity"`
+	// Target names what an admin change touched (a key id, catalog.yaml, a
+	// policy file).
+	Target string `json:"target"`
+
+	Decision       Decision `json:"decision"`
+	CatalogVersion string   `json:"catalog_version"`
+	// ContextFields are the names of the context fields attached.
+	ContextFields []string `json:"context_fields"`
+	// Redactions counts redactions by field name or detector kind.
+	Redactions map[string]int `json:"redactions"`
+
+	Provider string `json:"provider"`
+	Model    string `json:"model"`
+	// Flags lists the provider fields crisp forced on this request;
+	// Contractual is what only the provider's terms guarantee.
+	Flags       []string `json:"flags"`
+	Contractual string   `json:"contractual"`
+
+	// Status is the HTTP status returned (499 when the client left, 0 when
+	// interrupted); ErrorCode is crisp's error code, "" on success.
+	Status    int     `json:"status"`
+	ErrorCode string  `json:"error_code"`
+	Usage     Usage   `json:"usage"`
+	LatencyMS float64 `json:"latency_ms"`
+	TTFTMS    float64 `json:"ttft_ms"`
+
+	// RequestSHA256 is the hex sha256 of the exact body sent upstream;
+	// ResponseSHA256 of the answer returned to the caller.
+	RequestSHA256  string `json:"request_sha256"`
+	ResponseSHA256 string `json:"response_sha256"`
+
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
+}
+
+// Identity is how well the customer's identity was proven.
+type Identity struct {
+	Verified bool   `json:"verified"`
+	Method   string `json:"method"` // hmac, jwt, none
+	KeyID    string `json:"key_id"` // the identity secret or key that verified it
+}
+
+// Decision is the policy's verdict.
+type Decision struct {
+	Allow         bool   `json:"allow"`
+	Rule          string `json:"rule"`
+	Location      string `json:"location"`       // policies/FILE.rules:LINE
+	PolicyVersion string `json:"policy_version"` // hash of the policy set
+}
+
+// Usage is the token count the provider reported (streamed usage too).
+type Usage struct {
+	Input  int64 `json:"input"`
+	Output int64 `json:"output"`
+}
+
+// decisionColumn is the value of the decision filter column.
+func (r *Record) decisionColumn() string {
+	if r.Kind != KindAIUse {
+		return ""
+	}
+	if r.Decision.Allow {
+		return "allow"
+	}
+	return "deny"
+}
+
+// MarshalJSON writes the canonical form, hash included.
+func (r Record) MarshalJSON() ([]byte, error) {
+	b, _, _ := appendRecord(make([]byte, 0, 1024), &r, true)
+	return b, nil
+}
+
+// Canonical returns the canonical JSON body the hash covers (no "hash").
+func (r *Record) Canonical() []byte {
+	b, _, _ := appendRecord(make([]byte, 0, 1024), r, false)
+	return b
+}
+
+// ComputeHash returns the hash r should carry given its PrevHash.
+func (r *Record) ComputeHash() string {
+	return chainHash(r.PrevHash, r.Canonical())
+}
+
+func chainHash(prev string, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(prev))
+	h.Write(body)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
+}
+
+// sealer is a record encoded once, off the writer's path, with holes for
+// the two values only the chain knows: prev_hash and seq.
+type sealer struct {
+	body   []byte
+	prevAt int // offset inside the quotes of "prev_hash"
+	seqAt  int // offset of the seq digit "0"
+}
+
+func newSealer(r *Record) sealer {
+	c := *r
+	c.PrevHash, c.Seq = "", 0
+	b, prevAt, seqAt := appendRecord(make([]byte, 0, 1024), &c, false)
+	return sealer{body: b, prevAt: prevAt, seqAt: seqAt}
+}
+
+// seal returns the canonical body at (seq, prev) and its chain hash.
+func (s sealer) seal(seq int64, prev string) (string, string) {
+	n := len(s.body) + len(prev) + 20
+	b := make([]byte, 0, n)
+	b = append(b, s.body[:s.prevAt]...)
+	b = append(b, prev...) // hex: no escaping needed
+	b = append(b, s.body[s.prevAt:s.seqAt]...)
+	b = strconv.AppendInt(b, seq, 10)
+	b = append(b, s.body[s.seqAt+1:]...)
+	return string(b), chainHash(prev, b)
+}
+
+// appendRecord writes r's canonical JSON, members in sorted key order, and
+// reports where the prev_hash value starts (inside its quotes) and where the
+// seq value starts. Keep the member order sorted: TestCanonicalSorted checks.
+func appendRecord(b []byte, r *Record, withHash bool) ([]byte, int, int) {
+	b = append(b, '{')
+	b = key(b, "account_id", true)
+	b = appendString(b, r.AccountID)
+	b = key(b, "action", false)
+	b = appendString(b, r.Action)
+	b = key(b, "catalog_version", false)
+	b = appendString(b, r.CatalogVersion)
+	b = key(b, "context_fields", false)
+	b = appendList(b, r.ContextFields)
+	b = key(b, "contractual", false)
+	b = appendString(b, r.Contractual)
+	b = key(b, "customer_id", false)
+	b = appendString(b, r.CustomerID)
+	b = key(b, "decision", false)
+	b = key(append(b, '{'), "allow", true)
+	b = strconv.AppendBool(b, r.Decision.Allow)
+	b = key(b, "location", false)
+	b = appendString(b, r.Decision.Location)
+	b = key(b, "policy_version", false)
+	b = appendString(b, r.Decision.PolicyVersion)
+	b = key(b, "rule", false)
+	b = appendString(b, r.Decision.Rule)
+	b = append(b, '}')
+	b = key(b, "endpoint", false)
+	b = appendString(b, r.Endpoint)
+	b = key(b, "error_code", false)
+	b = appendString(b, r.ErrorCode)
+	b = key(b, "flags", false)
+	b = appendList(b, r.Flags)
+	if withHash {
+		b = key(b, "hash", false)
+		b = appendString(b, r.Hash)
+	}
+	b = key(b, "id", false)
+	b = appendString(b, r.ID)
+	b = key(b, "identity", false)
+	b = key(append(b, '{'), "key_id", true)
+	b = appendString(b, r.Identity.KeyID)
+	b = key(b, "method", false)
+	b = appendString(b, r.Identity.Method)
+	b = key(b, "verified", false)
+	b = strconv.AppendBool(b, r.Identity.Verified)
+	b = append(b, '}')
+	b = key(b, "key_id", false)
+	b = appendString(b, r.KeyID)
+	b = key(b, "kind", false)
+	b = appendString(b, r.Kind)
+	b = key(b, "latency_ms", false)
+	b = appendMillis(b, r.LatencyMS)
+	b = key(b, "member", false)
+	b = appendString(b, r.Member)
+	b = key(b, "model", false)
+	b = appendString(b, r.Model)
+	b = key(b, "prev_hash", false)
+	prevAt := len(b) + 1
+	b = appendString(b, r.PrevHash)
+	b = key(b, "provider", false)
+	b = appendString(b, r.Provider)
+	b = key(b, "redactions", false)
+	b = appendCounts(b, r.Redactions)
+	b = key(b, "request_id", false)
+	b = appendString(b, r.RequestID)
+	b = key(b, "request_sha256", false)
+	b = appendString(b, r.RequestSHA256)
+	b = key(b, "response_sha256", false)
+	b = appendString(b, r.ResponseSHA256)
+	b = key(b, "role", false)
+	b = appendString(b, r.Role)
+	b = key(b, "seq", false)
+	seqAt := len(b)
+	b = strconv.AppendInt(b, r.Seq, 10)
+	b = key(b, "status", false)
+	b = strconv.AppendInt(b, int64(r.Status), 10)
+	b = key(b, "stream", false)
+	b = strconv.AppendBool(b, r.Stream)
+	b = key(b, "target", false)
+	b = appendString(b, r.Target)
+	b = key(b, "time", false)
+	b = appendTime(b, r.Time)
+	b = key(b, "ttft_ms", false)
+	b = appendMillis(b, r.TTFTMS)
+	b = key(b, "usage", false)
+	b = key(append(b, '{'), "input", true)
+	b = strconv.AppendInt(b, r.Usage.Input, 10)
+	b = key(b, "output", false)
+	b = strconv.AppendInt(b, r.Usage.Output, 10)
+	b = append(b, '}')
+	b = key(b, "workspace", false)
+	b = appendString(b, r.Workspace)
+	return append(b, '}'), prevAt, seqAt
+}
+
+func key(b []byte, k string, first bool) []byte {
+	if !first {
+		b = append(b, ',')
+	}
+	b = append(b, '"')
+	b = append(b, k...)
+	return append(b, '"', ':')
+}
+
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.UTC().Truncate(time.Microsecond).AppendFormat(b, timeLayout)
+	return append(b, '"')
+}
+
+func formatTime(t time.Time) string { return t.UTC().Truncate(time.Microsecond).Format(timeLayout) }
+
+// roundMillis keeps microsecond precision and drops what JCS cannot write
+// the way Go does (NaN, infinities, exponent forms).
+func roundMillis(v float64) float64 {
+	if math.IsNaN(v) || v <= 0 {
+		return 0
+	}
+	v = math.Round(v*1000) / 1000
+	return min(v, 1e15)
+}
+
+func appendMillis(b []byte, v float64) []byte {
+	return strconv.AppendFloat(b, roundMillis(v), 'f', -1, 64)
+}
+
+func appendList(b []byte, l []string) []byte {
+	b = append(b, '[')
+	for i, s := range l {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+func appendCounts(b []byte, m map[string]int) []byte {
+	keys := sortedKeys(m)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(m[k]), 10)
+	}
+	return append(b, '}')
+}
+
+// compareUTF16 orders strings by UTF-16 code units, as JCS sorts keys. It
+// differs from byte order only between U+E000–U+FFFF and astral characters.
+func compareUTF16(a, b string) int {
+	if isASCII(a) && isASCII(b) {
+		switch {
+		case a < b:
+			return -1
+		case a > b:
+			return 1
+		}
+		return 0
+	}
+	return slices.Compare(utf16.Encode([]rune(a)), utf16.Encode([]rune(b)))
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JCS string.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, "\uFFFD"...)
+			} else {
+				b = append(b, s[i:i+size]...)
+			}
+			i += size
+			continue
+		}
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\b':
+			b = append(b, '\\', 'b')
+		case '\f':
+			b = append(b, '\\', 'f')
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			if c < 0x20 {
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			} else {
+				b = append(b, c)
+			}
+		}
+		i++
+	}
+	return append(b, '"')
+}
+
+// validate checks what every record needs before it is queued.
+func (r *Record) validate() error {
+	switch {
+	case r.Workspace == "":
+		return fmt.Errorf("%w: record without a workspace", ErrInvalid)
+	case r.Kind == "":
+		return fmt.Errorf("%w: record without a kind", ErrInvalid)
+	}
+	return nil
+}

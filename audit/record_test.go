@@ -1,0 +1,145 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCanonicalSorted checks the hand-written encoder against the struct:
+// every JSON member present, keys sorted at every level, and the same bytes
+// encoding/json gives for the decoded object (maps sort their keys).
+func TestCanonicalSorted(t *testing.T) {
+	r := useRecord("acme", "maya@acme.example", "usr_2481")
+	r.ID, r.Seq, r.Time, r.PrevHash, r.Hash, r.Stream, r.Target = "aud_1", 7, t0, "ab", "cd", true, "key_x"
+	out, err := json.Marshal(r)
+	must(t, err)
+	var m map[string]any
+	must(t, json.Unmarshal(out, &m))
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	must(t, enc.Encode(m))
+	if got := strings.TrimSuffix(buf.String(), "\n"); got != string(out) {
+		t.Errorf("canonical form is not sorted JSON:\n got %s\nwant %s", out, got)
+	}
+	var want []string
+	for f := range reflect.TypeFor[Record]().Fields() {
+		want = append(want, strings.Split(f.Tag.Get("json"), ",")[0])
+	}
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(want)
+	slices.Sort(keys)
+	if !slices.Equal(keys, want) {
+		t.Errorf("canonical members %v\nwant the struct's %v", keys, want)
+	}
+	if bytes.Contains(r.Canonical(), []byte(`"hash"`)) {
+		t.Error(`the hashed body contains "hash"`)
+	}
+}
+
+func TestAppendString(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"plain", "maya@acme.example", `"maya@acme.example"`},
+		{"quote and backslash", `a"b\c`, `"a\"b\\c"`},
+		{"short escapes", "\b\f\n\r\t", `"\b\f\n\r\t"`},
+		{"other controls", "\x00\x1f", `"\u0000\u001f"`},
+		{"no html escaping", "<a>&", `"<a>&"`},
+		{"del and line separator stay", "\x7f\u2028", "\"\x7f\u2028\""},
+		{"invalid utf-8", "a\xffb", "\"a\uFFFDb\""},
+		{"astral", "😀", `"😀"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(appendString(nil, tt.in)); got != tt.want {
+				t.Errorf("appendString(%q) = %s, want %s", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMillis(t *testing.T) {
+	tests := []struct {
+		name string
+		in   float64
+		want string
+	}{
+		{"zero", 0, "0"},
+		{"whole", 812, "812"},
+		{"fraction", 812.25, "812.25"},
+		{"rounded to microseconds", 1.23456789, "1.235"},
+		{"tiny", 1e-9, "0"},
+		{"negative", -5, "0"},
+		{"huge", 1e300, "1000000000000000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(appendMillis(nil, tt.in)); got != tt.want {
+				t.Errorf("appendMillis(%v) = %s, want %s", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCompareUTF16 pins JCS key order where it differs from byte order.
+func TestCompareUTF16(t *testing.T) {
+	keys := []string{"\uffff", "😀", "b", "a"}
+	slices.SortFunc(keys, compareUTF16)
+	if want := []string{"a", "b", "😀", "\uffff"}; !slices.Equal(keys, want) {
+		t.Errorf("sorted %q, want %q", keys, want)
+	}
+}
+
+func TestSealMatchesCanonical(t *testing.T) {
+	r := useRecord("acme", "maya@acme.example", "usr_2481")
+	r.ID, r.Time = "aud_1", t0
+	s := newSealer(&r)
+	body, hash := s.seal(42, "00ff")
+	r.Seq, r.PrevHash = 42, "00ff"
+	if body != string(r.Canonical()) {
+		t.Errorf("sealed body\n%s\nwant\n%s", body, r.Canonical())
+	}
+	if hash != r.ComputeHash() || len(hash) != 64 {
+		t.Errorf("hash %s, want %s", hash, r.ComputeHash())
+	}
+}
+
+func TestNewID(t *testing.T) {
+	a, b := newID("aud_", t0), newID("aud_", t0.Add(time.Millisecond))
+	if !regexp.MustCompile(`^aud_[0-9A-HJKMNP-TV-Z]{26}$`).MatchString(a) {
+		t.Errorf("id %q is not aud_ and a ULID", a)
+	}
+	if a >= b {
+		t.Errorf("ids do not sort by time: %s >= %s", a, b)
+	}
+	if a == newID("aud_", t0) {
+		t.Errorf("two ids in one millisecond collide")
+	}
+}
+
+// FuzzCanonical checks that any strings give a body that decodes and
+// re-encodes to the same bytes, which is what Verify relies on.
+func FuzzCanonical(f *testing.F) {
+	f.Add("maya@acme.example", "usr_2481", "account.privateRevenue", 812.25)
+	f.Add("\x00\"\\\u2028", "\xff", "😀", 1e-7)
+	f.Fuzz(func(t *testing.T, member, customer, field string, latency float64) {
+		r := Record{Kind: KindAIUse, Workspace: "acme", Member: member, CustomerID: customer,
+			Redactions: map[string]int{field: 1}, ContextFields: []string{field}, LatencyMS: latency, Time: t0}
+		body := r.Canonical()
+		var back Record
+		if err := json.Unmarshal(body, &back); err != nil {
+			t.Fatalf("body does not decode: %v\n%s", err, body)
+		}
+		if again := back.Canonical(); !bytes.Equal(again, body) {
+			t.Fatalf("not stable:\n%s\n%s", body, again)
+		}
+	})
+}

@@ -1,0 +1,253 @@
+package store_test
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crisphq/crisp/store"
+	"github.com/crisphq/crisp/store/storetest"
+)
+
+// seal is a stand-in for package audit's: the body names seq and prev so
+// tests can see what the store passed.
+func seal(id string) func(int64, string) (string, string, error) {
+	return func(seq int64, prev string) (string, string, error) {
+		return fmt.Sprintf(`{"id":%q,"seq":%d,"prev":%q}`, id, seq, prev), fmt.Sprintf("h%d", seq), nil
+	}
+}
+
+func app(ws, id string, mode store.AuditAppendMode, at time.Time) store.AuditAppend {
+	return store.AuditAppend{Row: store.AuditRow{WorkspaceID: ws, ID: id, Kind: "ai.use", At: at, Member: "m@x",
+		CustomerID: "usr_" + id, Decision: "allow", Status: 200}, Mode: mode, Seal: seal(id)}
+}
+
+func TestWriteAuditChains(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		_, err := db.WriteAudit(ctx, store.AuditWrite{
+			Intents: []store.AuditIntent{{WorkspaceID: "acme", ID: "b", Owner: "w1", At: t0, Body: "{}"}},
+			Appends: []store.AuditAppend{app("acme", "a", store.AuditPlain, t0), app("globex", "g", store.AuditPlain, t0)},
+		})
+		must(t, err)
+		res, err := db.WriteAudit(ctx, store.AuditWrite{Appends: []store.AuditAppend{
+			app("acme", "b", store.AuditFinish, t0.Add(time.Second)),
+			app("acme", "c", store.AuditRecover, t0), // no intent: skipped
+		}})
+		must(t, err)
+		if res.Skipped[0] || !res.Skipped[1] {
+			t.Errorf("Skipped = %v, want [false true]", res.Skipped)
+		}
+		if r := res.Rows[0]; r.Seq != 2 || r.PrevHash != "h1" || r.Hash != "h2" {
+			t.Errorf("finish row = %+v", r)
+		}
+		head, err := db.AuditHead(ctx, "acme")
+		must(t, err)
+		if head != (store.AuditHead{Seq: 2, Hash: "h2"}) {
+			t.Errorf("head = %+v", head)
+		}
+		var seqs []int64
+		must(t, db.ScanAudit(ctx, "acme", func(r store.AuditRow) error { seqs = append(seqs, r.Seq); return nil }))
+		if fmt.Sprint(seqs) != "[1 2]" {
+			t.Errorf("acme chain seqs %v", seqs)
+		}
+		got, err := db.AuditRecord(ctx, "acme", "b")
+		must(t, err)
+		want := store.AuditRow{WorkspaceID: "acme", Seq: 2, ID: "b", Kind: "ai.use", At: t0.Add(time.Second), Member: "m@x",
+			CustomerID: "usr_b", Decision: "allow", Status: 200, Body: `{"id":"b","seq":2,"prev":"h1"}`, PrevHash: "h1", Hash: "h2"}
+		if got != want {
+			t.Errorf("AuditRecord =\n%+v\nwant\n%+v", got, want)
+		}
+		if _, err := db.AuditRecord(ctx, "globex", "b"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("record of another workspace: err = %v", err)
+		}
+		// A finish whose intent is gone and whose id is recorded is skipped.
+		res, err = db.WriteAudit(ctx, store.AuditWrite{Appends: []store.AuditAppend{app("acme", "b", store.AuditFinish, t0)}})
+		must(t, err)
+		if !res.Skipped[0] {
+			t.Error("a second finish of b was appended")
+		}
+	})
+}
+
+func TestListAudit(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		var w store.AuditWrite
+		for i := range 5 {
+			a := app("acme", fmt.Sprintf("r%d", i), store.AuditPlain, t0.Add(time.Duration(i)*time.Hour))
+			if i%2 == 1 {
+				a.Row.Decision, a.Row.Member = "deny", "eve@x"
+			}
+			w.Appends = append(w.Appends, a)
+		}
+		_, err := db.WriteAudit(ctx, w)
+		must(t, err)
+		ids := func(rows []store.AuditRow) string {
+			var s []string
+			for _, r := range rows {
+				s = append(s, r.ID)
+			}
+			return fmt.Sprint(s)
+		}
+		tests := []struct {
+			name string
+			f    store.AuditFilter
+			want string
+		}{
+			{"all newest first", store.AuditFilter{}, "[r4 r3 r2 r1 r0]"},
+			{"ascending", store.AuditFilter{Ascending: true}, "[r0 r1 r2 r3 r4]"},
+			{"decision", store.AuditFilter{Decision: "deny"}, "[r3 r1]"},
+			{"member", store.AuditFilter{Member: "m@x"}, "[r4 r2 r0]"},
+			{"customer", store.AuditFilter{CustomerID: "usr_r2"}, "[r2]"},
+			{"time range", store.AuditFilter{From: t0.Add(time.Hour), To: t0.Add(3 * time.Hour)}, "[r2 r1]"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				rows, next, err := db.ListAudit(ctx, "acme", tt.f)
+				must(t, err)
+				if got := ids(rows); got != tt.want || next != "" {
+					t.Errorf("ListAudit = %s next %q, want %s", got, next, tt.want)
+				}
+			})
+		}
+		t.Run("pages", func(t *testing.T) {
+			var all []store.AuditRow
+			f := store.AuditFilter{Limit: 2}
+			for {
+				rows, next, err := db.ListAudit(ctx, "acme", f)
+				must(t, err)
+				all = append(all, rows...)
+				if next == "" {
+					break
+				}
+				f.Cursor = next
+			}
+			if got := ids(all); got != "[r4 r3 r2 r1 r0]" {
+				t.Errorf("pages gave %s", got)
+			}
+		})
+		if _, _, err := db.ListAudit(ctx, "acme", store.AuditFilter{Cursor: "nope"}); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("bad cursor: err = %v", err)
+		}
+	})
+}
+
+// TestWriteAuditConcurrent has two store handles (two processes) append
+// to one chain at once; the head lock must keep it a single line.
+func TestWriteAuditConcurrent(t *testing.T) {
+	storetest.ForEachDSN(t, func(t *testing.T, dsn string) {
+		dbs := []*store.DB{storetest.OpenDSN(t, dsn), storetest.OpenDSN(t, dsn)}
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for g := range 8 {
+			wg.Go(func() {
+				for i := range 20 {
+					id := fmt.Sprintf("g%d-%d", g, i)
+					if _, err := dbs[g%2].WriteAudit(t.Context(), store.AuditWrite{Appends: []store.AuditAppend{
+						app("acme", id, store.AuditPlain, t0)}}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		want := int64(0)
+		prev := ""
+		must(t, dbs[0].ScanAudit(t.Context(), "acme", func(r store.AuditRow) error {
+			want++
+			if r.Seq != want || r.PrevHash != prev {
+				return fmt.Errorf("seq %d prev %q after %q: the chain forked", r.Seq, r.PrevHash, prev)
+			}
+			prev = r.Hash
+			return nil
+		}))
+		if want != 160 {
+			t.Errorf("%d records, want 160", want)
+		}
+	})
+}
+
+func TestPruneAudit(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		var w store.AuditWrite
+		for i := range 5 {
+			w.Appends = append(w.Appends, app("acme", fmt.Sprintf("r%d", i), store.AuditPlain, t0.Add(time.Duration(i)*time.Hour)))
+		}
+		_, err := db.WriteAudit(ctx, w)
+		must(t, err)
+		var gotPruned, gotHead store.AuditHead
+		n, err := db.PruneAudit(ctx, "acme", t0.Add(2*time.Hour), func(pruned, head store.AuditHead) (store.AuditCheckpoint, error) {
+			gotPruned, gotHead = pruned, head
+			return store.AuditCheckpoint{WorkspaceID: "acme", ID: "cp1", At: t0, Seq: head.Seq, Hash: head.Hash,
+				PrunedSeq: pruned.Seq, PrunedHash: pruned.Hash}, nil
+		})
+		must(t, err)
+		if n != 2 || gotPruned != (store.AuditHead{Seq: 2, Hash: "h2"}) || gotHead != (store.AuditHead{Seq: 5, Hash: "h5"}) {
+			t.Errorf("PruneAudit = %d, pruned %+v, head %+v", n, gotPruned, gotHead)
+		}
+		cps, err := db.AuditCheckpoints(ctx, "acme")
+		must(t, err)
+		if len(cps) != 1 || cps[0].PrunedSeq != 2 || cps[0].PrunedHash != "h2" || !cps[0].At.Equal(t0) {
+			t.Errorf("checkpoints = %+v", cps)
+		}
+		n, err = db.PruneAudit(ctx, "acme", t0.Add(2*time.Hour), func(_, _ store.AuditHead) (store.AuditCheckpoint, error) {
+			t.Error("nothing to prune, yet seal was called")
+			return store.AuditCheckpoint{}, nil
+		})
+		must(t, err)
+		if n != 0 {
+			t.Errorf("second prune removed %d", n)
+		}
+	})
+}
+
+func TestAbandonedAuditIntents(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		must(t, db.AuditHeartbeat(ctx, "live", t0.Add(time.Hour)))
+		must(t, db.AuditHeartbeat(ctx, "silent", t0))
+		var in []store.AuditIntent
+		for _, owner := range []string{"live", "silent", "gone", "me"} {
+			in = append(in, store.AuditIntent{WorkspaceID: "acme", ID: "i-" + owner, Owner: owner, At: t0, Body: "{}"})
+		}
+		_, err := db.WriteAudit(ctx, store.AuditWrite{Intents: in})
+		must(t, err)
+		for _, tt := range []struct {
+			name string
+			self bool
+			want string
+		}{
+			{"others", false, "[i-gone i-silent]"},
+			{"with self", true, "[i-gone i-me i-silent]"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				got, err := db.AbandonedAuditIntents(ctx, "me", tt.self, t0.Add(30*time.Minute), 10)
+				must(t, err)
+				var ids []string
+				for _, i := range got {
+					ids = append(ids, i.ID)
+				}
+				if fmt.Sprint(ids) != tt.want {
+					t.Errorf("abandoned = %v, want %s", ids, tt.want)
+				}
+			})
+		}
+		// A removed writer is gone at once; silent's heartbeat (t0) is not
+		// before t0.
+		must(t, db.RemoveAuditWriter(ctx, "live"))
+		got, err := db.AbandonedAuditIntents(ctx, "me", false, t0, 10)
+		must(t, err)
+		if len(got) != 2 || got[0].ID != "i-gone" || got[1].ID != "i-live" {
+			t.Errorf("after removing live: %+v, want i-gone and i-live", got)
+		}
+	})
+}
