@@ -30,6 +30,8 @@ type Config struct {
 	Logging Logging `yaml:"logging"`
 	// Audit is the tamper-evident record of every AI use.
 	Audit audit.Config `yaml:"audit"`
+	// Redaction configures what crisp removes from requests and answers.
+	Redaction Redaction `yaml:"redaction"`
 
 	// Catalog is the catalog file, relative to this file's folder.
 	// Default catalog.yaml.
@@ -201,6 +203,15 @@ type Ingest struct {
 	MaxBatchBytes int64 `yaml:"max_batch_bytes"`
 }
 
+// Redaction configures the secret detectors and the context budget.
+type Redaction struct {
+	// Detectors run on every request and answer, for secrets no catalog
+	// lists: email, phone, card, iban, api_key, ssn. Default all.
+	Detectors []string `yaml:"detectors"`
+	// ContextBudget caps the attached context, in tokens. Default 300.
+	ContextBudget int `yaml:"context_budget"`
+}
+
 // Logging shapes the log output.
 type Logging struct {
 	// Level is debug, info, warn or error. Default info.
@@ -274,6 +285,12 @@ func (c *Config) applyDefaults() {
 		}
 	}
 	c.Audit.ApplyDefaults()
+	if c.Redaction.Detectors == nil {
+		c.Redaction.Detectors = []string{"email", "phone", "card", "iban", "api_key", "ssn"}
+	}
+	if c.Redaction.ContextBudget == 0 {
+		c.Redaction.ContextBudget = 300
+	}
 	if c.Flags == "" {
 		c.Flags = "rewrite"
 	}

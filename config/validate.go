@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/crisphq/crisp/redact"
 )
 
 // ProviderTypes are the provider dialects crisp speaks.
@@ -101,6 +103,9 @@ func (v *validator) validate(c *Config) {
 			v.add(v.at("identity", "rsa_keys", i), field, "needs a unique id and a public_key_file")
 		}
 		kids[k.ID] = true
+	}
+	if _, err := redact.ParseDetectors(c.Redaction.Detectors...); err != nil {
+		v.add(v.at("redaction", "detectors"), "redaction.detectors", "%v", err)
 	}
 	if err := c.Audit.Validate(); err != nil {
 		v.add(v.at("audit"), "audit", "%v", err)

@@ -26,9 +26,7 @@
 package contextpack
 
 import (
-	"encoding/json"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -117,7 +115,7 @@ func (b *Builder) Build(in Input) *Pack {
 		if !ok {
 			continue
 		}
-		val := format(raw)
+		val := identity.FormatValue(raw)
 		if val == "" {
 			continue
 		}
@@ -221,24 +219,4 @@ func (p *Pack) Masked() []string {
 		}
 	}
 	return out
-}
-
-// format renders a stored value: numbers without a trailing .0, lists and
-// objects as JSON.
-func format(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(v)
-	case nil:
-		return ""
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return ""
-	}
-	return string(b)
 }

@@ -2,9 +2,11 @@ package identity
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -231,3 +233,23 @@ func (r *Resolver) InvalidateAccount(ws, id string) {
 // Wait blocks until pending cache writes are applied; tests use it to see
 // their Sets.
 func (r *Resolver) Wait() { r.cache.Wait() }
+
+// FormatValue renders a stored field value as text, the way it is shown
+// and matched: numbers without a trailing .0, lists and objects as JSON.
+func FormatValue(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(v)
+	case nil:
+		return ""
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/crisphq/crisp/keys"
 	"github.com/crisphq/crisp/policy"
 	"github.com/crisphq/crisp/providers"
+	"github.com/crisphq/crisp/redact"
 	"github.com/crisphq/crisp/sse"
 )
 
@@ -81,6 +82,7 @@ type Request struct {
 	// ContextFields names the context fields attached.
 	Redactions    map[string]int
 	ContextFields []string
+	redaction     *redact.Session
 
 	// AuditID names the use's audit record (X-Crisp-Audit-Id).
 	AuditID   string
@@ -115,10 +117,13 @@ func (s *Server) pipeline() ([]Stage, []ResponseStage) {
 			stageFunc{"route", s.route},               // which provider serves the model
 			stageFunc{"policy", s.decide},             // may this member use this action on this customer; field visibility
 			stageFunc{"flags", s.providerFlags},       // no training, no storage, pseudonymous ids
+			stageFunc{"redact", s.redactRequest},      // hidden values and detected secrets never leave
+			stageFunc{"context", s.attachContext},     // the minimal approved account context
 			stageFunc{"audit", s.auditBegin},          // a durable record that the use is about to happen
 		},
 		// forward: the call to the provider (forward.go), then
 		[]ResponseStage{
+			redactStage{s},   // the answer, cleaned the same way, streamed or not
 			usageStage{},     // token usage, for the log and the audit
 			anthropicStage{}, // back to Anthropic's shape for /v1/messages (last: it changes the format)
 		}

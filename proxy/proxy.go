@@ -13,9 +13,12 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/crisphq/crisp/catalog"
+	"github.com/crisphq/crisp/contextpack"
 	"github.com/crisphq/crisp/identity"
 	"github.com/crisphq/crisp/keys"
 	"github.com/crisphq/crisp/providers"
+	"github.com/crisphq/crisp/redact"
 )
 
 // Options are the proxy's dependencies.
@@ -33,6 +36,12 @@ type Options struct {
 	Audit          Auditor
 	AuditFailOpen  bool
 	CatalogVersion string
+	// Catalog says what each field is; Detectors are the secret detectors
+	// that run on every request and answer.
+	Catalog   *catalog.Catalog
+	Detectors redact.Detectors
+	// Context builds the approved context packs.
+	Context *contextpack.Builder
 	// Policy decides each AI use; Members names members for policy checks.
 	Policy  Decider
 	Members Members

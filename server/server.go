@@ -22,12 +22,14 @@ import (
 	"github.com/crisphq/crisp/api"
 	"github.com/crisphq/crisp/audit"
 	"github.com/crisphq/crisp/config"
+	"github.com/crisphq/crisp/contextpack"
 	"github.com/crisphq/crisp/identity"
 	"github.com/crisphq/crisp/identity/segment"
 	"github.com/crisphq/crisp/keys"
 	"github.com/crisphq/crisp/policy"
 	"github.com/crisphq/crisp/providers"
 	"github.com/crisphq/crisp/proxy"
+	"github.com/crisphq/crisp/redact"
 	"github.com/crisphq/crisp/store"
 )
 
@@ -40,6 +42,7 @@ type Server struct {
 	resolver *identity.Resolver
 	defs     *definitions
 	audit    *audit.Log
+	tokens   *contextpack.Counter
 	proxy    *proxy.Server
 	http     *http.Server
 }
@@ -92,6 +95,13 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 	if s.resolver, err = identity.NewResolver(s.db, cfg.Identity.CacheSize); err != nil {
 		return nil, err
 	}
+	detectors, err := redact.ParseDetectors(cfg.Redaction.Detectors...)
+	if err != nil {
+		return nil, err
+	}
+	if s.tokens, err = contextpack.NewCounter(); err != nil {
+		return nil, err
+	}
 	if s.audit, err = openAudit(ctx, s.db, cfg, log); err != nil {
 		return nil, err
 	}
@@ -107,6 +117,9 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 		Verifier:       verifier,
 		Resolver:       s.resolver,
 		Policy:         s.defs.decider(),
+		Catalog:        s.defs.catalog,
+		Detectors:      detectors,
+		Context:        contextpack.NewBuilder(s.defs.catalog, cfg.Redaction.ContextBudget, s.tokens),
 		Audit:          s.audit,
 		AuditFailOpen:  cfg.Audit.FailOpen,
 		CatalogVersion: s.defs.catalog.Version(),
@@ -145,6 +158,9 @@ func (s *Server) closeParts() {
 	}
 	if s.defs != nil {
 		s.defs.close()
+	}
+	if s.tokens != nil {
+		s.tokens.Close()
 	}
 	if s.resolver != nil {
 		s.resolver.Close()

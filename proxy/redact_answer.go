@@ -1,0 +1,333 @@
+package proxy
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
+	"github.com/crisphq/crisp/redact"
+	"github.com/crisphq/crisp/sse"
+)
+
+// redactStage runs the request's redactor over the provider's answer before
+// the caller sees it, streamed or not: hidden values and detector matches
+// are removed, and masked placeholders turn back into values only where the
+// member may see them.
+type redactStage struct{ s *Server }
+
+func (redactStage) Name() string { return "redact" }
+
+func (st redactStage) Response(r *Request) (ResponseFilter, error) {
+	if r.redaction == nil {
+		return nil, nil
+	}
+	return &redactFilter{r: r, reveal: st.s.mayReveal, streams: map[string]*redact.Stream{}}, nil
+}
+
+// answerPaths are where chat and Responses answers carry text.
+var answerPaths = []string{
+	"choices.#.message.content", "choices.#.message.refusal", "choices.#.message.tool_calls.#.function.arguments",
+	"output.#.content.#.text", "output.#.arguments", "output.#.content.#.refusal",
+}
+
+type redactFilter struct {
+	r       *Request
+	reveal  func(string) bool
+	streams map[string]*redact.Stream // one per answer text being streamed
+	order   []string
+}
+
+// Body redacts a complete answer.
+func (f *redactFilter) Body(b []byte) ([]byte, error) {
+	out, err := f.object(b, "")
+	if err != nil {
+		return nil, err
+	}
+	f.r.manifest()
+	return out, nil
+}
+
+// object redacts the answer texts of a chat completion or Responses object
+// found at prefix ("" for the root, "response." inside an event).
+func (f *redactFilter) object(b []byte, prefix string) ([]byte, error) {
+	for _, p := range answerPaths {
+		var err error
+		if b, err = f.each(b, prefix, p); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// each rewrites every string at a path with one # per array level.
+func (f *redactFilter) each(b []byte, prefix, path string) ([]byte, error) {
+	head, rest, many := cutHash(path)
+	if !many {
+		v := gjson.GetBytes(b, prefix+path)
+		if v.Type != gjson.String {
+			return b, nil
+		}
+		if safe := f.r.redaction.Answer(v.Str, f.reveal); safe != v.Str {
+			return sjson.SetBytes(b, prefix+path, safe)
+		}
+		return b, nil
+	}
+	n := int(gjson.GetBytes(b, prefix+head+".#").Int())
+	for i := 0; i < n; i++ {
+		var err error
+		if b, err = f.each(b, prefix+head+"."+strconv.Itoa(i)+".", rest); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func cutHash(path string) (head, rest string, ok bool) {
+	for i := 0; i+1 < len(path); i++ {
+		if path[i] == '.' && path[i+1] == '#' {
+			if i+2 < len(path) {
+				return path[:i], path[i+3:], true
+			}
+		}
+	}
+	return path, "", false
+}
+
+// Event redacts one streamed event. Text deltas go through a streaming
+// redactor per text (choice, tool call or output part), which holds back
+// only a suffix that could still become a match; the held text is released,
+// checked, before the event that closes its text.
+func (f *redactFilter) Event(ev sse.Event, emit func(sse.Event) error) error {
+	if ev.IsComment() {
+		return emit(ev)
+	}
+	if terminal(&ev) || ev.Name == "response.completed" {
+		if err := f.flushAll(ev, emit); err != nil {
+			return err
+		}
+		f.r.manifest()
+	}
+	var err error
+	switch {
+	case ev.Name == "" && gjson.ValidBytes(ev.Data) && gjson.GetBytes(ev.Data, "choices").Exists():
+		err = f.chatChunk(&ev, emit)
+	case ev.Name == "response.output_text.delta", ev.Name == "response.function_call_arguments.delta":
+		key := ev.Name[:len(ev.Name)-6] + gjson.GetBytes(ev.Data, "item_id").Str + ":" + gjson.GetBytes(ev.Data, "content_index").Raw
+		err = f.setDelta(&ev, "delta", key)
+	case ev.Name == "response.output_text.done", ev.Name == "response.function_call_arguments.done":
+		key := ev.Name[:len(ev.Name)-5] + gjson.GetBytes(ev.Data, "item_id").Str + ":" + gjson.GetBytes(ev.Data, "content_index").Raw
+		field := "text"
+		if ev.Name == "response.function_call_arguments.done" {
+			field = "arguments"
+		}
+		if err = f.flushKey(key, ev, "delta", emit); err == nil {
+			err = f.setWhole(&ev, field)
+		}
+	case ev.Name == "response.content_part.done":
+		err = f.setWhole(&ev, "part.text")
+	case ev.Name == "response.output_item.done":
+		err = f.rewrite(&ev, func(b []byte) ([]byte, error) { return f.object(b, "item.") })
+		if err == nil {
+			err = f.rewriteItem(&ev)
+		}
+	case ev.Name == "response.completed", ev.Name == "response.failed", ev.Name == "response.incomplete":
+		err = f.rewrite(&ev, func(b []byte) ([]byte, error) { return f.object(b, "response.") })
+	}
+	if err != nil {
+		return err
+	}
+	return emit(ev)
+}
+
+// rewriteItem redacts a finished output item's own texts.
+func (f *redactFilter) rewriteItem(ev *sse.Event) error {
+	for _, p := range []string{"item.content.#.text", "item.arguments"} {
+		var err error
+		if ev.Data, err = f.each(ev.Data, "", p); err != nil {
+			return err
+		}
+	}
+	ev.Raw = nil
+	return nil
+}
+
+func (f *redactFilter) rewrite(ev *sse.Event, fn func([]byte) ([]byte, error)) error {
+	out, err := fn(ev.Data)
+	if err != nil {
+		return err
+	}
+	if string(out) != string(ev.Data) {
+		ev.Data, ev.Raw = out, nil
+	}
+	return nil
+}
+
+// setWhole redacts a whole text in an event (a done event repeats it).
+func (f *redactFilter) setWhole(ev *sse.Event, path string) error {
+	return f.rewrite(ev, func(b []byte) ([]byte, error) { return f.each(b, "", path) })
+}
+
+// setDelta streams the delta at path through the redactor for key.
+func (f *redactFilter) setDelta(ev *sse.Event, path, key string) error {
+	v := gjson.GetBytes(ev.Data, path)
+	if v.Type != gjson.String {
+		return nil
+	}
+	safe := f.stream(key).Write(v.Str)
+	if safe == v.Str {
+		return nil
+	}
+	out, err := sjson.SetBytes(ev.Data, path, safe)
+	if err != nil {
+		return fmt.Errorf("redact answer: %w", err)
+	}
+	ev.Data, ev.Raw = out, nil
+	return nil
+}
+
+func (f *redactFilter) stream(key string) *redact.Stream {
+	st, ok := f.streams[key]
+	if !ok {
+		st = f.r.redaction.Stream(f.reveal)
+		f.streams[key] = st
+		f.order = append(f.order, key)
+	}
+	return st
+}
+
+// chatChunk streams each choice's content and each tool call's arguments;
+// a choice that finishes has its held text released first, in a chunk of
+// its own.
+func (f *redactFilter) chatChunk(ev *sse.Event, emit func(sse.Event) error) error {
+	choices := gjson.GetBytes(ev.Data, "choices").Array()
+	for i, ch := range choices {
+		idx := ch.Get("index").Raw
+		p := "choices." + strconv.Itoa(i) + "."
+		if err := f.setDelta(ev, p+"delta.content", "c"+idx); err != nil {
+			return err
+		}
+		for j, tc := range ch.Get("delta.tool_calls").Array() {
+			key := "t" + idx + ":" + tc.Get("index").Raw
+			if err := f.setDelta(ev, p+"delta.tool_calls."+strconv.Itoa(j)+".function.arguments", key); err != nil {
+				return err
+			}
+		}
+		if fr := ch.Get("finish_reason"); fr.Exists() && fr.Type != gjson.Null {
+			if err := f.flushChoice(idx, *ev, emit); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// flushChoice releases a finishing choice's held text in a chunk shaped
+// like tmpl, before tmpl itself.
+func (f *redactFilter) flushChoice(idx string, tmpl sse.Event, emit func(sse.Event) error) error {
+	for _, key := range f.order {
+		st := f.streams[key]
+		if st == nil || (key != "c"+idx && !hasPrefix(key, "t"+idx+":")) {
+			continue
+		}
+		rest := st.Flush()
+		delete(f.streams, key)
+		if rest == "" {
+			continue
+		}
+		delta := map[string]any{"content": rest}
+		if key[0] == 't' {
+			n, _ := strconv.Atoi(key[len("t"+idx+":"):])
+			delta = map[string]any{"tool_calls": []any{map[string]any{"index": n, "function": map[string]any{"arguments": rest}}}}
+		}
+		chunk := map[string]any{
+			"id": gjson.GetBytes(tmpl.Data, "id").Str, "object": "chat.completion.chunk",
+			"created": gjson.GetBytes(tmpl.Data, "created").Int(), "model": gjson.GetBytes(tmpl.Data, "model").Str,
+			"choices": []any{map[string]any{"index": gjson.Parse(idx).Int(), "delta": delta, "finish_reason": nil}},
+		}
+		data, err := jsonMarshal(chunk)
+		if err != nil {
+			return err
+		}
+		if err := emit(sse.Event{Data: data}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flushKey releases one Responses text's held part as a delta event shaped
+// like the done event tmpl.
+func (f *redactFilter) flushKey(key string, tmpl sse.Event, field string, emit func(sse.Event) error) error {
+	st := f.streams[key]
+	if st == nil {
+		return nil
+	}
+	delete(f.streams, key)
+	rest := st.Flush()
+	if rest == "" {
+		return nil
+	}
+	name := tmpl.Name[:len(tmpl.Name)-len("done")] + "delta"
+	data, err := sjson.SetBytes([]byte(`{}`), "type", name)
+	if err == nil {
+		for _, k := range []string{"item_id", "output_index", "content_index"} {
+			if v := gjson.GetBytes(tmpl.Data, k); v.Exists() {
+				data, _ = sjson.SetRawBytes(data, k, []byte(v.Raw))
+			}
+		}
+		data, err = sjson.SetBytes(data, field, rest)
+	}
+	if err != nil {
+		return err
+	}
+	return emit(sse.Named(name, data))
+}
+
+// flushAll releases every text still held, before the stream's last event.
+func (f *redactFilter) flushAll(tmpl sse.Event, emit func(sse.Event) error) error {
+	for _, key := range f.order {
+		if f.streams[key] == nil {
+			continue
+		}
+		switch key[0] {
+		case 'c', 't':
+			if err := f.flushChoice(choiceOf(key), tmpl, emit); err != nil {
+				return err
+			}
+		default:
+			if err := f.flushKey(key, sse.Named(responsesDone(key), tmpl.Data), "delta", emit); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// End releases what an upstream that stopped early left held, checked.
+func (f *redactFilter) End(emit func(sse.Event) error) error {
+	err := f.flushAll(sse.Event{Data: []byte(`{}`)}, emit)
+	f.r.manifest()
+	return err
+}
+
+func choiceOf(key string) string {
+	k := key[1:]
+	for i := 0; i < len(k); i++ {
+		if k[i] == ':' {
+			return k[:i]
+		}
+	}
+	return k
+}
+
+// responsesDone names the done event of a Responses stream key.
+func responsesDone(key string) string {
+	if hasPrefix(key, "response.function_call_arguments.") {
+		return "response.function_call_arguments.done"
+	}
+	return "response.output_text.done"
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
