@@ -138,6 +138,9 @@ type Routing struct {
 	// Default names the provider for models no provider claims. Empty means
 	// such models get 404 model_not_found (unless only offline is enabled).
 	Default string `yaml:"default"`
+	// AssistModel is the model crisp's own drafts and answers use.
+	// Default crisp-default (an alias the example configuration routes).
+	AssistModel string `yaml:"assist_model"`
 }
 
 // Key is one crisp API key. Only its sha256 is configured.
@@ -293,6 +296,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Flags == "" {
 		c.Flags = "rewrite"
+	}
+	if c.Routing.AssistModel == "" {
+		c.Routing.AssistModel = "crisp-default"
 	}
 	if c.Catalog == "" {
 		c.Catalog = "catalog.yaml"

@@ -108,6 +108,9 @@ func (s *Server) record(r *Request) audit.Record {
 		LatencyMS: msf(s.now().Sub(r.Start)), TTFTMS: msf(r.TTFB),
 		ResponseSHA256: r.respSum,
 	}
+	if r.use != nil && r.use.Endpoint != "" {
+		rec.Endpoint = r.use.Endpoint // the door the use came in by
+	}
 	if r.Caller != nil {
 		rec.Workspace, rec.KeyID, rec.Member, rec.Role = r.Caller.Workspace, r.Caller.KeyID, r.Caller.Member, r.Caller.Role
 	}

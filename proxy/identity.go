@@ -25,6 +25,9 @@ func errIdentityUnverified(reason string) *Error {
 // signed identity goes on unverified, for policy to decide, unless the
 // workspace requires signatures.
 func (s *Server) identify(ctx context.Context, r *Request) error {
+	if u := r.use; u != nil {
+		return s.identifyUse(ctx, r, u)
+	}
 	h := r.HTTP.Header
 	userID, hash, token := h.Get(headerUserID), h.Get(headerUserHash), h.Get(headerToken)
 	if userID == "" && token == "" {
@@ -55,6 +58,32 @@ func (s *Server) identify(ctx context.Context, r *Request) error {
 	if err != nil {
 		// The store failed: nothing about this customer can be decided, so
 		// nothing goes out (fail closed).
+		return &Error{Status: 503, Type: "api_error", Code: "unavailable",
+			Message: "Crisp cannot resolve the customer right now; nothing was sent to a provider.", Cause: err}
+	}
+	r.Subject = sub
+	return nil
+}
+
+// identifyUse takes the customer a use from crisp's own doors names; their
+// identity was verified where the use came in (a signed header on the API,
+// the conversation's identity in the inbox).
+func (s *Server) identifyUse(ctx context.Context, r *Request, u *Use) error {
+	if u.CustomerID == "" {
+		if r.Action != actionGeneral {
+			return errInvalidRequest("", "The action %q is about a customer: name one.", r.Action)
+		}
+		return nil
+	}
+	r.Identity = u.Identity
+	if !r.Identity.Verified && s.opts.RequireSigned {
+		return errIdentityUnverified(r.Identity.Reason)
+	}
+	sub, err := s.opts.Resolver.Resolve(ctx, r.Caller.Workspace, u.CustomerID, u.AccountID)
+	if errors.Is(err, identity.ErrNotMember) {
+		return errInvalidRequest("", "The customer %q does not belong to the account %q.", u.CustomerID, u.AccountID)
+	}
+	if err != nil {
 		return &Error{Status: 503, Type: "api_error", Code: "unavailable",
 			Message: "Crisp cannot resolve the customer right now; nothing was sent to a provider.", Cause: err}
 	}

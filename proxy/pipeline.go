@@ -48,6 +48,9 @@ type Request struct {
 
 	// HTTP is the inbound request. Stages read it and never change it.
 	HTTP *http.Request
+	// use is set for uses from crisp's own doors (drafts, ask, MCP, the
+	// UI): their caller and customer are known before the pipeline.
+	use *Use
 	// In is the body as the caller sent it: read once, never modified.
 	In []byte
 	// Out is the body that will go upstream. Stages replace it rather than

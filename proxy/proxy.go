@@ -42,6 +42,8 @@ type Options struct {
 	Detectors redact.Detectors
 	// Context builds the approved context packs.
 	Context *contextpack.Builder
+	// AssistModel is the model drafts and answers use (routing.assist_model).
+	AssistModel string
 	// Policy decides each AI use; Members names members for policy checks.
 	Policy  Decider
 	Members Members
@@ -97,6 +99,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
 	s.mux.HandleFunc("GET /readyz", s.serveReady)
 	s.mux.HandleFunc("POST /api/v1/policy/check", s.serveCheck)
+	s.mux.HandleFunc("GET /api/v1/context", s.serveContext)
+	s.mux.HandleFunc("POST /api/v1/drafts", s.serveDraft)
+	s.mux.HandleFunc("POST /api/v1/ask", s.serveAsk)
 	s.mux.HandleFunc("/v1/", s.serveUnknown)
 }
 

@@ -58,11 +58,9 @@ func redactValues(r *Request) []redact.Value {
 // become [hidden:…]; masked values, placeholders. An error stops the
 // request: nothing unchecked goes out.
 func (s *Server) redactRequest(_ context.Context, r *Request) error {
-	red, err := redact.Compile(redactValues(r), s.opts.Detectors)
-	if err != nil {
-		return errRedaction(err)
+	if err := s.newRedaction(r); err != nil {
+		return err
 	}
-	r.redaction = red.NewSession()
 	// Identifiers were pseudonymized by the flags stage; the model name and
 	// switches are not prose.
 	out, err := r.redaction.JSON(r.Out, "model", "user", "safety_identifier", "metadata", "stream", "store", "provider")
@@ -71,6 +69,16 @@ func (s *Server) redactRequest(_ context.Context, r *Request) error {
 	}
 	r.Out = out
 	r.manifest()
+	return nil
+}
+
+// newRedaction compiles this request's redactor and opens its session.
+func (s *Server) newRedaction(r *Request) error {
+	red, err := redact.Compile(redactValues(r), s.opts.Detectors)
+	if err != nil {
+		return errRedaction(err)
+	}
+	r.redaction = red.NewSession()
 	return nil
 }
 

@@ -19,6 +19,15 @@ const actionGeneral = "ai.general"
 
 // authenticate finds who is asking and which AI action they are using.
 func (s *Server) authenticate(ctx context.Context, r *Request) error {
+	if u := r.use; u != nil {
+		// A use from crisp's own doors (drafts, ask, MCP, the UI): the
+		// caller was authenticated there.
+		r.Caller, r.Action = u.Caller, u.Action
+		if !r.Caller.MayUse(r.Action) {
+			return errPolicyDenied("The key %s may not use the action %q.", r.Caller.KeyID, r.Action)
+		}
+		return nil
+	}
 	key := keys.FromHeaders(r.HTTP.Header.Get("Authorization"), r.HTTP.Header.Get("X-Api-Key"))
 	caller, err := s.opts.Keys.Authenticate(ctx, key)
 	if err != nil {

@@ -53,7 +53,7 @@ providers:
     models: ["gpt-*", "text-embedding-*"]
 %s
 routing:
-  aliases: {fast: gpt-4o-mini}
+  aliases: {fast: gpt-4o-mini, crisp-default: gpt-4o-mini}
 keys:
   - {id: key_demo_support, member: maya@acme.example, role: support, teams: [support], actions: ["ai.*"], prefix: ck_demo_supp, sha256: 4cf8363d0c621f28207b6f794bb3fd7a6afd893007fc0bed8864d0be8ca45e31}
   - {id: key_demo_success, member: sam@acme.example, role: success, teams: [success], actions: ["ai.*"], prefix: ck_demo_succ, sha256: 1df546bdab997847e04a03a1fbc0e6dda92674bff75aaf318549213b7adc1541}
