@@ -19,6 +19,9 @@ import (
 //	  checkpoint_interval: 1m
 //	  retention: 8760h                          # a year; 0 keeps records forever
 type Config struct {
+	// Disabled records nothing at all: for benchmarks that measure what
+	// the audit costs, never for real use. Crisp warns loudly at start.
+	Disabled bool `yaml:"disabled"`
 	// FailOpen lets AI requests go on when their audit record cannot be
 	// written. Off by default: a use that cannot be recorded is refused
 	// with 503 audit_unavailable. Crisp warns loudly at start when it is on.

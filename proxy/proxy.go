@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dgraph-io/ristretto/v2"
 	"github.com/rs/zerolog"
 
 	"github.com/crisphq/crisp/catalog"
@@ -70,6 +71,8 @@ type Server struct {
 	response []ResponseStage
 	draining atomic.Bool
 	mux      *http.ServeMux
+	// redactors caches compiled redactors by their values (see newRedaction).
+	redactors *ristretto.Cache[string, *redact.Redactor]
 }
 
 // New builds the proxy and its pipeline.
@@ -81,6 +84,11 @@ func New(opts Options) *Server {
 		opts.MaxBodyBytes = 4 << 20
 	}
 	s := &Server{opts: opts, now: opts.Now, log: opts.Log}
+	// A redactor of a customer's values is ~100 KB; 2,000 of them bound the
+	// cache near 200 MB at worst, while the active customers stay hot.
+	s.redactors, _ = ristretto.NewCache(&ristretto.Config[string, *redact.Redactor]{
+		NumCounters: 20_000, MaxCost: 2_000, BufferItems: 64, IgnoreInternalCost: true,
+	})
 	s.stages, s.response = s.pipeline()
 	s.mux = http.NewServeMux()
 	s.routes()
@@ -107,6 +115,9 @@ func (s *Server) routes() {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Close releases the caches.
+func (s *Server) Close() { s.redactors.Close() }
 
 // Drain marks the server as shutting down: /readyz fails so load balancers
 // stop sending, while in-flight work finishes.

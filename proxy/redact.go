@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"context"
+	"crypto/sha256"
+	"sort"
 	"strings"
 
 	"github.com/crisphq/crisp/catalog"
@@ -72,14 +74,41 @@ func (s *Server) redactRequest(_ context.Context, r *Request) error {
 	return nil
 }
 
-// newRedaction compiles this request's redactor and opens its session.
+// newRedaction opens this request's redaction session, on a redactor
+// compiled once for the same values: compiling costs ~0.1 ms for a
+// customer's twenty values, and the same customer comes back.
 func (s *Server) newRedaction(r *Request) error {
-	red, err := redact.Compile(redactValues(r), s.opts.Detectors)
-	if err != nil {
-		return errRedaction(err)
+	values := redactValues(r)
+	key := redactorKey(values)
+	red, ok := s.redactors.Get(key)
+	if !ok {
+		var err error
+		if red, err = redact.Compile(values, s.opts.Detectors); err != nil {
+			return errRedaction(err)
+		}
+		s.redactors.Set(key, red, 1)
 	}
 	r.redaction = red.NewSession()
 	return nil
+}
+
+// redactorKey identifies a set of values: a hash, so the key never holds
+// a value itself.
+func redactorKey(values []redact.Value) string {
+	sort.Slice(values, func(i, j int) bool {
+		if values[i].Field != values[j].Field {
+			return values[i].Field < values[j].Field
+		}
+		return values[i].Text < values[j].Text
+	})
+	h := sha256.New()
+	for _, v := range values {
+		h.Write([]byte(v.Field))
+		h.Write([]byte{0, byte(v.Visibility), 0})
+		h.Write([]byte(v.Text))
+		h.Write([]byte{0xff})
+	}
+	return string(h.Sum(nil))
 }
 
 // minSentence is the shortest part of a hidden text matched on its own:

@@ -47,7 +47,6 @@ type engine struct {
 	cands   []cand
 	out     []byte
 	scratch []byte // number readings
-	hits    int    // replacements written
 	// deferOut: a whole text whose output is still a copy of its input
 	// is not copied until the first replacement.
 	deferOut bool
@@ -275,12 +274,10 @@ func (e *engine) replace(c cand) {
 	e.flushDeferred()
 	switch c.kind {
 	case kindHidden:
-		e.hits++
 		f := e.r.values[c.val].Field
 		e.out = append(append(append(e.out, "[hidden:"...), f...), ']')
 		e.s.count(f)
 	case kindMasked:
-		e.hits++
 		e.out = e.s.placeholder(e.out, c.val)
 	default:
 		e.writeMarker(c.kind)
@@ -289,7 +286,6 @@ func (e *engine) replace(c cand) {
 
 func (e *engine) writeMarker(k kind) {
 	e.flushDeferred()
-	e.hits++
 	e.out = append(append(append(e.out, "[hidden:"...), k.String()...), ']')
 	e.s.count("detector:" + k.String())
 }

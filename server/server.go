@@ -121,7 +121,7 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 		Detectors:      detectors,
 		AssistModel:    cfg.Routing.AssistModel,
 		Context:        contextpack.NewBuilder(s.defs.catalog, cfg.Redaction.ContextBudget, s.tokens),
-		Audit:          s.audit,
+		Audit:          auditor(s.audit),
 		AuditFailOpen:  cfg.Audit.FailOpen,
 		CatalogVersion: s.defs.catalog.Version(),
 		Members:        members{db: s.db, config: records},
@@ -152,6 +152,9 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 
 // closeParts releases what New opened.
 func (s *Server) closeParts() {
+	if s.proxy != nil {
+		s.proxy.Close()
+	}
 	if s.audit != nil {
 		if err := s.audit.Close(); err != nil {
 			s.log.Error().Err(err).Msg("audit: close")
@@ -294,8 +297,10 @@ func (s *Server) routes(px http.Handler) http.Handler {
 	for _, p := range []string{"/api/v1/customers", "/api/v1/customers/", "/api/v1/accounts", "/api/v1/accounts/"} {
 		mux.Handle(p, rest)
 	}
-	mux.Handle("/api/v1/audit", audit.Handler(s.audit, s.adminAuth))
-	mux.Handle("/api/v1/audit/", audit.Handler(s.audit, s.adminAuth))
+	if s.audit != nil {
+		mux.Handle("/api/v1/audit", audit.Handler(s.audit, s.adminAuth))
+		mux.Handle("/api/v1/audit/", audit.Handler(s.audit, s.adminAuth))
+	}
 	mux.Handle("/", px)
 	return mux
 }

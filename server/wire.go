@@ -127,6 +127,10 @@ func (m members) Member(ctx context.Context, ws, email string) (*keys.Caller, er
 
 // openAudit opens the audit trail, loudly when it may fail open.
 func openAudit(ctx context.Context, db *store.DB, cfg *config.Config, log zerolog.Logger) (*audit.Log, error) {
+	if cfg.Audit.Disabled {
+		log.Warn().Msg("AUDIT DISABLED: no AI use is recorded (audit.disabled is for benchmarks only)")
+		return nil, nil
+	}
 	opts, err := cfg.Audit.Options(log)
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
@@ -148,4 +152,13 @@ func (s *Server) adminAuth(r *http.Request) (string, bool, error) {
 		return "", false, err
 	}
 	return c.Workspace, c.Role == "admin", nil
+}
+
+// auditor is the proxy's view of the audit log; a nil log (audit.disabled)
+// must be a nil interface, not a typed nil.
+func auditor(l *audit.Log) proxy.Auditor {
+	if l == nil {
+		return nil
+	}
+	return l
 }
