@@ -20,9 +20,13 @@ type Watcher struct {
 	opts []Option
 	cur  atomic.Pointer[Engine]
 
-	mu      sync.Mutex // serialises reloads
-	cat     Catalog
-	lastBad string // version of the last broken sources, reported once
+	mu  sync.Mutex // serialises reloads
+	cat Catalog
+
+	// OnChange, when set before Run, hears of every reload that swapped
+	// the policy in force (the server records it in the audit trail).
+	OnChange func(ctx context.Context, before, after string)
+	lastBad  string // version of the last broken sources, reported once
 }
 
 // NewWatcher compiles the policy in dir; it fails when that first compile
@@ -81,6 +85,9 @@ func (w *Watcher) Run(ctx context.Context, interval time.Duration) error {
 		case changed:
 			log.Info().Str("dir", w.dir).Str("from", short(before)).Str("to", short(w.Engine().Version())).
 				Msg("policy reloaded")
+			if w.OnChange != nil {
+				w.OnChange(ctx, before, w.Engine().Version())
+			}
 		}
 	}
 }

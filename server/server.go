@@ -105,6 +105,9 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 	if s.audit, err = openAudit(ctx, s.db, cfg, log); err != nil {
 		return nil, err
 	}
+	if s.defs.watcher != nil && s.audit != nil {
+		s.defs.watcher.OnChange = s.recordPolicyChange
+	}
 	if cfg.Seed {
 		if err := s.seed(ctx); err != nil {
 			return nil, fmt.Errorf("seed: %w", err)

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -161,4 +162,17 @@ func auditor(l *audit.Log) proxy.Auditor {
 		return nil
 	}
 	return l
+}
+
+// recordPolicyChange puts a policy reload into the audit trail, as an
+// admin change of its own kind.
+func (s *Server) recordPolicyChange(ctx context.Context, before, after string) {
+	_, err := s.audit.Append(ctx, audit.Record{
+		Time: time.Now(), Kind: audit.KindAdminPolicy, Workspace: s.cfg.Workspace.ID,
+		Target: s.cfg.Policies, Action: "policy.reload", Status: 200,
+		Decision: audit.Decision{PolicyVersion: after}, CatalogVersion: s.defs.catalog.Version(),
+	})
+	if err != nil {
+		s.log.Error().Err(err).Str("from", before).Str("to", after).Msg("audit: policy change not recorded")
+	}
 }

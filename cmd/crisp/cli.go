@@ -36,7 +36,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the proxy, the APIs and the workspace UI", runServe},
-		{"keys", "manage crisp API keys (keys create)", runKeys},
+		{"keys", "manage crisp API keys (keys create, list, revoke)", runKeys},
 		{"sign", "print the signed identity (X-Crisp-User-Hash) for a customer id", runSign},
 		{"catalog", "check the catalog of customer fields (catalog lint, catalog diff REV)", runCatalog},
 		{"import", "import customers, accounts and events from JSONL (Segment) or CSV files", runImport},
