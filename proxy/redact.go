@@ -32,7 +32,7 @@ func redactValues(r *Request) []redact.Value {
 			if !known {
 				vis = catalog.Hide
 			}
-			if vis == catalog.Show || k == "id" {
+			if vis == catalog.Show {
 				continue
 			}
 			text := identity.FormatValue(v)

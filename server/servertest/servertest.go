@@ -29,6 +29,7 @@ const (
 	SupportKey    = "ck_demo_support"
 	SuccessKey    = "ck_demo_success"
 	SalesKey      = "ck_demo_sales"
+	AdminKey      = "ck_demo_admin"
 	RestrictedKey = "ck_test_restricted_0001" // a workflow that may call gpt-4o-mini only
 	GeneralKey    = "ck_test_general_0001"    // a support member limited to ai.general
 )
@@ -58,6 +59,7 @@ keys:
   - {id: key_demo_support, member: maya@acme.example, role: support, teams: [support], actions: ["ai.*"], prefix: ck_demo_supp, sha256: 4cf8363d0c621f28207b6f794bb3fd7a6afd893007fc0bed8864d0be8ca45e31}
   - {id: key_demo_success, member: sam@acme.example, role: success, teams: [success], actions: ["ai.*"], prefix: ck_demo_succ, sha256: 1df546bdab997847e04a03a1fbc0e6dda92674bff75aaf318549213b7adc1541}
   - {id: key_demo_sales, member: riley@acme.example, role: sales, teams: [sales], actions: ["ai.*"], prefix: ck_demo_sale, sha256: 5abfad1b2fe1616f65bb3fbe212b33096c2b1d8e64b3341b7fd178c4341716a0}
+  - {id: key_demo_admin, member: ada@acme.example, role: admin, teams: [support, success], actions: ["ai.*"], prefix: ck_demo_admi, sha256: 26967e89002197b65de03bb3a2254c1415030fb0de2db780def4f8524855de0f}
   - {id: key_general, member: gina@acme.example, role: support, actions: ["ai.general"], prefix: ck_test_gene, sha256: %s}
   - {id: key_restricted, kind: workflow, role: bot, actions: ["ai.*"], models: [gpt-4o-mini], prefix: ck_test_rest, sha256: %s}
 `, typ, baseURL, ProviderKey, extra, sha(GeneralKey), sha(RestrictedKey))
