@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -121,6 +122,47 @@ func copyEmbedded(t *testing.T, dir string, names ...string) {
 		os.MkdirAll(filepath.Join(dir, filepath.Dir(n)), 0o755)
 		if err := os.WriteFile(filepath.Join(dir, n), data, 0o644); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestPolicyCheckAPI decides without an AI call, as DESIGN.md shapes it.
+func TestPolicyCheckAPI(t *testing.T) {
+	fake := providertest.New()
+	defer fake.Close()
+	crisp := seeded(t, fake, identityYAML)
+	tests := []struct {
+		body, decision, rule string
+		status               int
+	}{
+		{`{"member":"maya@acme.example","customer":"usr_2481","action":"ai.draft","signed_identity":true}`, "allow", "support-draft", 200},
+		{`{"member":"riley@acme.example","customer":"usr_2481","action":"ai.draft","signed_identity":true}`, "deny", "default deny", 200},
+		{`{"member":"maya@acme.example","customer":"usr_2481","action":"ai.draft","signed_identity":false}`, "deny", "unsigned-customer", 200},
+		{`{"member":"nobody@acme.example","customer":"usr_2481","action":"ai.draft"}`, "", "", 404},
+		{`{"member":`, "", "", 400},
+	}
+	for _, tt := range tests {
+		resp := crisp.Do(t, "POST", "/api/v1/policy/check", servertest.SupportKey, tt.body)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Fatalf("%s: %d %s", tt.body, resp.StatusCode, body)
+		}
+		if tt.status != 200 {
+			continue
+		}
+		var d struct {
+			Decision, Rule, Location string
+			Fields                   map[string]string
+			Explanation              []string
+		}
+		json.Unmarshal(body, &d)
+		if d.Decision != tt.decision || d.Rule != tt.rule || d.Fields["account.privateRevenue"] != "hidden" ||
+			d.Fields["customer.email"] != "masked" || len(d.Explanation) == 0 {
+			t.Fatalf("%s: %s", tt.body, body)
+		}
+		if strings.Contains(string(body), "48250") {
+			t.Fatalf("a hidden value in a decision: %s", body)
 		}
 	}
 }
