@@ -81,3 +81,11 @@ func (d *definitions) watch(ctx context.Context) {
 }
 
 func (d *definitions) close() { d.cache.Close() }
+
+// policyVersion is the hash of the policy in force.
+func (d *definitions) policyVersion() string {
+	if d.watcher != nil {
+		return d.watcher.Engine().Version()
+	}
+	return d.engine.Version()
+}

@@ -31,6 +31,7 @@ import (
 	"github.com/crisphq/crisp/proxy"
 	"github.com/crisphq/crisp/redact"
 	"github.com/crisphq/crisp/store"
+	"github.com/crisphq/crisp/web"
 )
 
 // Server is a configured crisp, ready to serve.
@@ -45,6 +46,9 @@ type Server struct {
 	tokens   *contextpack.Counter
 	proxy    *proxy.Server
 	http     *http.Server
+	verifier *identity.Verifier
+	ui       *web.Server
+	demo     web.SeedResult // the demo sign-ins seeded at this start
 }
 
 // New builds every part from cfg.
@@ -85,8 +89,7 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 	if s.auth, err = keys.NewAuthenticator(records, storedKeys{s.db}); err != nil {
 		return nil, err
 	}
-	verifier, err := newVerifier(cfg.Identity)
-	if err != nil {
+	if s.verifier, err = newVerifier(cfg.Identity); err != nil {
 		return nil, err
 	}
 	if s.defs, err = loadDefinitions(cfg); err != nil {
@@ -105,11 +108,19 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 	if s.audit, err = openAudit(ctx, s.db, cfg, log); err != nil {
 		return nil, err
 	}
-	if s.defs.watcher != nil && s.audit != nil {
-		s.defs.watcher.OnChange = s.recordPolicyChange
+	if s.audit != nil {
+		if s.defs.watcher != nil {
+			s.defs.watcher.OnChange = s.recordPolicyChange
+		}
+		if err := s.recordDefinitions(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Seed {
 		if err := s.seed(ctx); err != nil {
+			return nil, fmt.Errorf("seed: %w", err)
+		}
+		if err := s.seedUI(ctx); err != nil {
 			return nil, fmt.Errorf("seed: %w", err)
 		}
 	}
@@ -117,7 +128,7 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 		Workspace:      cfg.Workspace.ID,
 		Keys:           s.auth,
 		Router:         router,
-		Verifier:       verifier,
+		Verifier:       s.verifier,
 		Resolver:       s.resolver,
 		Policy:         s.defs.decider(),
 		Catalog:        s.defs.catalog,
@@ -136,6 +147,9 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 		Ready:          s.db.Ping,
 	})
 	s.proxy = px
+	if s.ui, err = s.newUI(); err != nil {
+		return nil, err
+	}
 	s.http = &http.Server{
 		Handler:           s.routes(px),
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
@@ -304,6 +318,7 @@ func (s *Server) routes(px http.Handler) http.Handler {
 		mux.Handle("/api/v1/audit", audit.Handler(s.audit, s.adminAuth))
 		mux.Handle("/api/v1/audit/", audit.Handler(s.audit, s.adminAuth))
 	}
+	s.mountUI(mux)
 	mux.Handle("/", px)
 	return mux
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -19,9 +20,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crisphq/crisp/audit"
 	"github.com/crisphq/crisp/config"
 	"github.com/crisphq/crisp/providers/providertest"
 	"github.com/crisphq/crisp/server/servertest"
+	"github.com/crisphq/crisp/store"
 )
 
 const chat = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`
@@ -216,5 +219,57 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("shutdown did not finish")
+	}
+}
+
+// TestDefinitionsAudited records the catalog and policy in force once, and
+// again when they change between starts.
+func TestDefinitionsAudited(t *testing.T) {
+	fake := providertest.New()
+	defer fake.Close()
+	dir := t.TempDir()
+	dsn := "sqlite:" + filepath.Join(dir, "crisp.db")
+	count := func() (catalogs, policies int) {
+		db, err := store.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		l, _ := audit.Open(context.Background(), db, audit.Options{ReadOnly: true})
+		defer l.Close()
+		for _, k := range []string{audit.KindAdminCatalog, audit.KindAdminPolicy} {
+			recs, _, _ := l.List(context.Background(), audit.Filter{Workspace: "acme", Kind: k})
+			if k == audit.KindAdminCatalog {
+				catalogs = len(recs)
+			} else {
+				policies = len(recs)
+			}
+		}
+		return
+	}
+	start := func(extraRule string) {
+		cfg, err := config.Parse("test.yaml", []byte(servertest.Config(fake.URL(), "")), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Storage.DSN = dsn
+		defs := filepath.Join(dir, "defs")
+		os.MkdirAll(filepath.Join(defs, "policies"), 0o755)
+		cat, _ := os.ReadFile("../configs/catalog.yaml")
+		rules, _ := os.ReadFile("../configs/policies/acme.rules")
+		os.WriteFile(filepath.Join(defs, "catalog.yaml"), cat, 0o644)
+		os.WriteFile(filepath.Join(defs, "policies", "acme.rules"), append(rules, extraRule...), 0o644)
+		cfg.Dir = defs
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		servertest.StartOn(t, cfg, ln).Stop()
+	}
+	start("")
+	start("")
+	if c, p := count(); c != 1 || p != 1 {
+		t.Fatalf("after two starts: %d catalog, %d policy records; want 1, 1", c, p)
+	}
+	start("\nhide account.seats for ai\n")
+	if c, p := count(); c != 1 || p != 2 {
+		t.Fatalf("after a policy edit: %d catalog, %d policy records; want 1, 2", c, p)
 	}
 }

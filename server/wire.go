@@ -176,3 +176,32 @@ func (s *Server) recordPolicyChange(ctx context.Context, before, after string) {
 		s.log.Error().Err(err).Str("from", before).Str("to", after).Msg("audit: policy change not recorded")
 	}
 }
+
+// recordDefinitions notes in the audit trail when the catalog or the policy
+// in force differs from the last one recorded: an edit made on disk while
+// crisp was down is an admin change too.
+func (s *Server) recordDefinitions(ctx context.Context) error {
+	ws := s.cfg.Workspace.ID
+	policyVersion := s.defs.policyVersion()
+	for _, c := range []struct{ kind, action, target string }{
+		{audit.KindAdminCatalog, "catalog.load", s.cfg.Catalog},
+		{audit.KindAdminPolicy, "policy.load", s.cfg.Policies},
+	} {
+		last, _, err := s.audit.List(ctx, audit.Filter{Workspace: ws, Kind: c.kind, Limit: 1})
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		if len(last) > 0 && c.kind == audit.KindAdminCatalog && last[0].CatalogVersion == s.defs.catalog.Version() {
+			continue
+		}
+		if len(last) > 0 && c.kind == audit.KindAdminPolicy && last[0].Decision.PolicyVersion == policyVersion {
+			continue
+		}
+		if _, err := s.audit.Append(ctx, audit.Record{Time: time.Now(), Kind: c.kind, Workspace: ws, Target: c.target,
+			Action: c.action, Status: 200, CatalogVersion: s.defs.catalog.Version(),
+			Decision: audit.Decision{PolicyVersion: policyVersion}}); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+	}
+	return nil
+}

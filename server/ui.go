@@ -1,0 +1,64 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/crisphq/crisp/api"
+	"github.com/crisphq/crisp/audit"
+	"github.com/crisphq/crisp/web"
+)
+
+// The workspace UI and the conversations API, wired beside the rest.
+
+// newUI builds the workspace UI over the running parts.
+func (s *Server) newUI() (*web.Server, error) {
+	return web.New(web.Options{
+		Workspace: s.cfg.Workspace.ID, WorkspaceName: s.cfg.Workspace.Name,
+		Store: s.db, AI: s.proxy, Resolver: s.resolver, Audit: s.audit, Catalog: s.defs.catalog,
+		Definitions: web.Definitions{FS: s.defs.fsys, Dir: s.cfg.Dir, Catalog: s.cfg.Catalog, Policies: s.cfg.Policies},
+		Log:         s.log,
+	})
+}
+
+// mountUI serves the UI at / (exactly), /ui/ and /static/, and the
+// conversations API under /api/v1/conversations.
+func (s *Server) mountUI(mux *http.ServeMux) {
+	conv := api.NewConversations(api.ConversationOptions{Keys: s.auth, Store: s.db, Verify: s.verifyIdentity,
+		AuditExists: s.auditExists, MaxBodyBytes: s.cfg.Server.MaxBodyBytes, Log: s.log})
+	mux.Handle("/api/v1/conversations", conv)
+	mux.Handle("/api/v1/conversations/", conv)
+	for _, p := range []string{"/{$}", "/ui/", "/static/"} {
+		mux.Handle(p, s.ui)
+	}
+}
+
+// seedUI writes the example workspace's demo members and conversations.
+func (s *Server) seedUI(ctx context.Context) error {
+	var err error
+	s.demo, err = web.Seed(ctx, web.SeedOptions{Store: s.db, Workspace: s.cfg.Workspace.ID, FS: s.defs.fsys})
+	return err
+}
+
+// Demo is what the example workspace's seed wrote at this start: the demo
+// members (and their password) to print at first start; empty afterwards.
+func (s *Server) Demo() web.SeedResult { return s.demo }
+
+// verifyIdentity checks a new conversation's signed customer identity.
+func (s *Server) verifyIdentity(p api.IdentityProof) (bool, string) {
+	a := s.verifier.Verify(p.CustomerID, p.UserHash, p.Token)
+	return a.Verified, a.Method
+}
+
+// auditExists lets a conversation message link only a real audit record.
+func (s *Server) auditExists(ctx context.Context, ws, id string) (bool, error) {
+	if s.audit == nil {
+		return false, nil
+	}
+	_, err := s.audit.Get(ctx, ws, id)
+	if errors.Is(err, audit.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
