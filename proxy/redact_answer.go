@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 
@@ -84,6 +85,18 @@ func (f *redactFilter) each(b []byte, prefix, path string) ([]byte, error) {
 	return b, nil
 }
 
+// carriesText is a cheap test that a chat chunk may have anything to
+// redact or may end a choice. It errs towards parsing: only a chunk with no
+// text key at all and a null finish_reason (as OpenAI writes it) is passed
+// without a look, such as a usage chunk.
+func carriesText(data []byte) bool {
+	if bytes.Contains(data, []byte(`"content"`)) || bytes.Contains(data, []byte(`"arguments"`)) ||
+		bytes.Contains(data, []byte(`"refusal"`)) {
+		return true
+	}
+	return bytes.Contains(data, []byte(`"finish_reason"`)) && !bytes.Contains(data, []byte(`"finish_reason":null`))
+}
+
 func cutHash(path string) (head, rest string, ok bool) {
 	for i := 0; i+1 < len(path); i++ {
 		if path[i] == '.' && path[i+1] == '#' {
@@ -111,8 +124,10 @@ func (f *redactFilter) Event(ev sse.Event, emit func(sse.Event) error) error {
 	}
 	var err error
 	switch {
-	case ev.Name == "" && gjson.ValidBytes(ev.Data) && gjson.GetBytes(ev.Data, "choices").Exists():
-		err = f.chatChunk(&ev, emit)
+	case ev.Name == "" && len(ev.Data) > 0 && ev.Data[0] == '{':
+		if carriesText(ev.Data) {
+			err = f.chatChunk(&ev, emit)
+		}
 	case ev.Name == "response.output_text.delta", ev.Name == "response.function_call_arguments.delta":
 		key := ev.Name[:len(ev.Name)-6] + gjson.GetBytes(ev.Data, "item_id").Str + ":" + gjson.GetBytes(ev.Data, "content_index").Raw
 		err = f.setDelta(&ev, "delta", key)
