@@ -182,7 +182,7 @@ type Identity struct {
 	Secrets []IdentitySecret `yaml:"secrets"`
 	// RSAKeys verify RS256 identity tokens, selected by the token's kid.
 	RSAKeys []RSAKey `yaml:"rsa_keys"`
-	// CacheSize bounds how many resolved customers are cached. Default 100000.
+	// CacheSize bounds how many resolved customers and accounts are cached. Default 10000.
 	CacheSize int64 `yaml:"cache_size"`
 }
 
@@ -307,7 +307,7 @@ func (c *Config) applyDefaults() {
 		c.Policies = "policies"
 	}
 	if c.Identity.CacheSize == 0 {
-		c.Identity.CacheSize = 100_000
+		c.Identity.CacheSize = 10_000
 	}
 	if c.Ingest.MaxBatchBytes == 0 {
 		c.Ingest.MaxBatchBytes = 512_000

@@ -9,8 +9,11 @@ import (
 	loader "github.com/pkoukk/tiktoken-go-loader"
 )
 
-// Counter counts tokens the way current OpenAI models do (o200k_base), from
-// an encoding that ships inside the binary: nothing is fetched at run time.
+// Counter counts tokens with OpenAI's cl100k_base encoding, which ships
+// inside the binary: nothing is fetched at run time. Newer models use
+// o200k_base, which counts ordinary English within a few percent of it at
+// twice the memory (~25 MB resident); a budget needs the size, not the
+// exact split.
 // Counts are cached per line, since the same field lines recur on every
 // request about the same customer and encoding costs ~10 µs a line.
 type Counter struct {
@@ -22,17 +25,17 @@ type Counter struct {
 // and 30 MB to build, and tiktoken's loader is itself a package global.
 var encoding = sync.OnceValues(func() (*tiktoken.Tiktoken, error) {
 	tiktoken.SetBpeLoader(loader.NewOfflineLoader())
-	return tiktoken.GetEncoding("o200k_base")
+	return tiktoken.GetEncoding("cl100k_base")
 })
 
-// NewCounter returns a counter on the o200k_base encoding.
+// NewCounter returns a counter on the cl100k_base encoding.
 func NewCounter() (*Counter, error) {
 	enc, err := encoding()
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer: %w", err)
 	}
 	c, err := ristretto.NewCache(&ristretto.Config[string, int]{
-		NumCounters: 100_000, MaxCost: 10_000, BufferItems: 64, IgnoreInternalCost: true,
+		NumCounters: 20_000, MaxCost: 2_000, BufferItems: 64, IgnoreInternalCost: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("token cache: %w", err)

@@ -39,7 +39,7 @@ func NewAuthenticator(static []Record, source Source) (*Authenticator, error) {
 	}
 	if source != nil {
 		c, err := ristretto.NewCache(&ristretto.Config[string, []Record]{
-			NumCounters: 100_000, MaxCost: 10_000, BufferItems: 64,
+			NumCounters: 20_000, MaxCost: 2_000, BufferItems: 64,
 			IgnoreInternalCost: true, // cost counts entries, not bytes
 		})
 		if err != nil {

@@ -45,6 +45,7 @@ func (s *Server) attachContext(_ context.Context, r *Request) error {
 	pack := s.buildPack(r)
 	r.ContextFields = pack.FieldNames()
 	r.Header.Set("X-Crisp-Context", strings.Join(r.ContextFields, ", "))
+	r.manifest() // masking the pack's fields counts as redaction
 	text := pack.Text()
 	if text == "" {
 		return nil

@@ -26,7 +26,7 @@ type definitions struct {
 }
 
 // DecisionCacheSize bounds the policy decision cache.
-const DecisionCacheSize = 100_000
+const DecisionCacheSize = 10_000
 
 func loadDefinitions(cfg *config.Config) (*definitions, error) {
 	d := &definitions{fsys: configs.FS}

@@ -26,6 +26,7 @@ import (
 	"github.com/crisphq/crisp/identity"
 	"github.com/crisphq/crisp/identity/segment"
 	"github.com/crisphq/crisp/keys"
+	"github.com/crisphq/crisp/mcp"
 	"github.com/crisphq/crisp/policy"
 	"github.com/crisphq/crisp/providers"
 	"github.com/crisphq/crisp/proxy"
@@ -319,6 +320,7 @@ func (s *Server) routes(px http.Handler) http.Handler {
 		mux.Handle("/api/v1/audit/", audit.Handler(s.audit, s.adminAuth))
 	}
 	s.mountUI(mux)
+	mux.Handle(mcp.Path, s.MCP().Handler())
 	mux.Handle("/", px)
 	return mux
 }

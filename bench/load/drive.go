@@ -9,39 +9,68 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"time"
 )
 
 const chatPath = "/v1/chat/completions"
 
-// target is one way to reach the upstream.
+// target is one way to reach the upstream and the request it is sent.
 type target struct {
 	name string
-	url  string
+	call call
 	proc *child // the proxy's process, whose CPU and syscalls are counted; nil for direct
+}
+
+// crispProc is one running crisp.
+type crispProc struct {
+	variant
+	proc *child
+	log  string
 }
 
 // servers are the child processes of one run.
 type servers struct {
-	upstream, floor, crisp *child
-	crispLog               string
+	upstream, floor *child
+	crisps          []*crispProc
 }
 
 func (s *servers) stop() {
 	// crisp and the floor first, so they do not log a vanished upstream.
-	s.crisp.stop()
+	for _, c := range s.crisps {
+		c.proc.stop()
+	}
 	s.floor.stop()
 	s.upstream.stop()
+}
+
+func (s *servers) crisp(name string) *crispProc {
+	for _, c := range s.crisps {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// plan is what one run measures, from the flags.
+type plan struct {
+	modes      []string
+	concs      []int
+	variants   []variant // the crisp processes to start
+	chat       []variant // the crisp targets of the chat cells
+	drafts     bool
+	draftConcs []int
 }
 
 // drive runs the whole benchmark and prints the report. It reports whether
 // a goal was missed.
 func drive(ctx context.Context, o options, stdout, stderr io.Writer) (bool, error) {
-	if o.n < 1 || o.n32 < 1 || o.rounds < 1 {
-		return false, errors.New("-n, -n32 and -rounds must be positive")
+	if o.n < 1 || o.n32 < 1 || o.nDrafts < 1 || o.rounds < 1 {
+		return false, errors.New("-n, -n32, -nd and -rounds must be positive")
 	}
-	modes, concs, err := cells(o)
+	p, err := makePlan(o)
 	if err != nil {
 		return false, err
 	}
@@ -54,40 +83,35 @@ func drive(ctx context.Context, o options, stdout, stderr io.Writer) (bool, erro
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	srv, err := startServers(ctx, o, dir, stderr)
+	srv, err := startServers(ctx, o, p.variants, dir, stderr)
 	defer srv.stop() // also on error and Ctrl-C: no child outlives the run
 	if err != nil {
 		return false, err
 	}
-	targets := []target{
-		{"direct", "http://" + srv.upstream.addr + chatPath, nil},
-		{"floor", "http://" + srv.floor.addr + chatPath, srv.floor},
-		{"crisp", "http://" + srv.crisp.addr + chatPath, srv.crisp},
-	}
 	rep := &report{
 		GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), RequestBytes: requestSize,
 		FloorMaxIdleConnsPerHost: floorMaxIdlePerHost, Rounds: o.rounds, InProcess: o.profile != "",
-		LoadAvgBefore: loadAvg(),
+		LoadAvgBefore: loadAvg(), PeakRSSMB: map[string]float64{},
 	}
-	for _, mode := range modes {
-		body, err := chatRequest(mode == "stream")
-		if err != nil {
-			return false, err
-		}
-		for _, conc := range concs {
-			n := o.n32
-			if conc == 1 {
-				n = o.n
-			}
-			res, err := runCell(ctx, o, targets, mode, body, conc, n, stderr)
+	if err := runChat(ctx, o, p, srv, rep, stderr); err != nil {
+		return false, err
+	}
+	if p.drafts {
+		full := srv.crisp(nameFull)
+		t := []target{{nameFull, draftCall("http://" + full.proc.addr), full.proc}}
+		for _, conc := range p.draftConcs {
+			res, err := runCell(ctx, o, "drafts", t, conc, o.nDrafts, stderr)
 			if err != nil {
 				return false, err
 			}
-			rep.Results = append(rep.Results, res...)
+			rep.Drafts = append(rep.Drafts, res...)
 		}
 	}
 	// VmHWM is read before crisp is stopped: it is gone after.
-	rep.CrispPeakRSSMB = srv.crisp.peakRSS()
+	for _, c := range srv.crisps {
+		rep.PeakRSSMB[c.name] = c.proc.peakRSS()
+	}
+	rep.CrispPeakRSSMB = rep.PeakRSSMB[nameCrisp]
 	rep.FloorPeakRSSMB = srv.floor.peakRSS()
 	rep.LoadAvgAfter = loadAvg()
 	rep.judge()
@@ -99,37 +123,111 @@ func drive(ctx context.Context, o options, stdout, stderr io.Writer) (bool, erro
 	}
 	if o.profile != "" {
 		srv.stop() // writes the profiles
-		fmt.Fprintf(stdout, "\nprofiles: go tool pprof -top %s (and floor.cpu.pprof)\n          go tool pprof -top -sample_index=alloc_space %s\n",
-			filepath.Join(o.profile, "crisp.cpu.pprof"), filepath.Join(o.profile, "crisp.allocs.pprof"))
+		fmt.Fprintln(stdout, "\nprofiles (floor.cpu.pprof for comparison):")
+		for _, c := range srv.crisps {
+			fmt.Fprintf(stdout, "  go tool pprof -top %s\n  go tool pprof -top -sample_index=alloc_space %s\n",
+				filepath.Join(o.profile, c.file+".cpu.pprof"), filepath.Join(o.profile, c.file+".allocs.pprof"))
+		}
 	}
 	return rep.missed(), nil
 }
 
-// cells reads -modes and -conc.
-func cells(o options) ([]string, []int, error) {
-	modes := list(o.modes)
-	for _, m := range modes {
-		if m != "non-stream" && m != "stream" {
-			return nil, nil, fmt.Errorf("-modes: unknown mode %q (non-stream, stream)", m)
+// runChat measures the 1 KB chat request in every mode and concurrency,
+// against direct, the floor and each crisp of the plan.
+func runChat(ctx context.Context, o options, p plan, srv *servers, rep *report, stderr io.Writer) error {
+	if len(p.chat) == 0 {
+		return nil
+	}
+	for _, mode := range p.modes {
+		stream := mode == "stream"
+		body, err := chatRequest(stream)
+		if err != nil {
+			return err
+		}
+		targets := []target{
+			{"direct", chatCall("http://"+srv.upstream.addr+chatPath, body, stream, nil), nil},
+			{"floor", chatCall("http://"+srv.floor.addr+chatPath, body, stream, nil), srv.floor},
+		}
+		for _, v := range p.chat {
+			c := srv.crisp(v.name)
+			targets = append(targets, target{v.name, crispChat(v, "http://"+c.proc.addr, body, stream), c.proc})
+		}
+		for _, conc := range p.concs {
+			n := o.n32
+			if conc == 1 {
+				n = o.n
+			}
+			res, err := runCell(ctx, o, mode, targets, conc, n, stderr)
+			if err != nil {
+				return err
+			}
+			rep.Results = append(rep.Results, res...)
 		}
 	}
-	var concs []int
-	for _, c := range list(o.conc) {
-		n, err := strconv.Atoi(c)
-		if err != nil || n < 1 {
-			return nil, nil, fmt.Errorf("-conc: bad concurrency %q", c)
-		}
-		concs = append(concs, n)
-	}
-	if len(modes) == 0 || len(concs) == 0 {
-		return nil, nil, errors.New("-modes and -conc must name at least one")
-	}
-	return modes, concs, nil
+	return nil
 }
 
-// startServers starts the upstream, the floor and crisp, each in its own
-// process, and waits until crisp is ready.
-func startServers(ctx context.Context, o options, dir string, stderr io.Writer) (*servers, error) {
+// makePlan reads -modes, -conc, -cells and -draft-conc.
+func makePlan(o options) (plan, error) {
+	var p plan
+	p.modes = list(o.modes)
+	for _, m := range p.modes {
+		if m != "non-stream" && m != "stream" {
+			return p, fmt.Errorf("-modes: unknown mode %q (non-stream, stream)", m)
+		}
+	}
+	var err error
+	if p.concs, err = concList("-conc", o.conc); err != nil {
+		return p, err
+	}
+	if p.draftConcs, err = concList("-draft-conc", o.draftConc); err != nil {
+		return p, err
+	}
+	all := crispVariants()
+	names := []string{"drafts"}
+	for _, v := range all {
+		names = append(names, v.cell)
+	}
+	cells := list(o.cells)
+	for _, c := range cells {
+		if !slices.Contains(names, c) {
+			return p, fmt.Errorf("-cells: unknown cell %q (%v)", c, names)
+		}
+	}
+	p.drafts = slices.Contains(cells, "drafts")
+	for _, v := range all {
+		chat := slices.Contains(cells, v.cell)
+		if chat {
+			p.chat = append(p.chat, v)
+		}
+		if chat || (v.full && p.drafts) {
+			p.variants = append(p.variants, v)
+		}
+	}
+	if len(p.chat) > 0 && (len(p.modes) == 0 || len(p.concs) == 0) {
+		return p, errors.New("-modes and -conc must name at least one")
+	}
+	if len(p.variants) == 0 {
+		return p, errors.New("-cells must name at least one")
+	}
+	return p, nil
+}
+
+func concList(flag, s string) ([]int, error) {
+	var out []int
+	for _, c := range list(s) {
+		n, err := strconv.Atoi(c)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s: bad concurrency %q", flag, c)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// startServers starts the upstream, the floor and each crisp, each in its
+// own process, and waits until every crisp is ready.
+func startServers(ctx context.Context, o options, variants []variant, dir string, stderr io.Writer) (*servers, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return &servers{}, err
@@ -154,52 +252,56 @@ func startServers(ctx context.Context, o options, dir string, stderr io.Writer) 
 		filepath.Join(dir, "floor.log"), true); err != nil {
 		return s, err
 	}
-	addr, err := freeAddr()
-	if err != nil {
-		return s, err
-	}
-	cfg, err := writeCrispConfig(dir, addr, s.upstream.addr)
-	if err != nil {
-		return s, err
-	}
-	s.crispLog = filepath.Join(dir, "crisp.log")
-	if o.profile != "" {
-		s.crisp, err = startChild("crisp (in-process)", self,
-			append([]string{"-role", "crisp-inproc", "-config", cfg, "-addr", addr}, profile...), s.crispLog, false)
-		if err != nil {
-			return s, err
-		}
-	} else {
-		bin := o.crispBin
-		if bin == "" {
-			fmt.Fprintln(stderr, "building ./cmd/crisp …")
-			if bin, err = buildCrisp(ctx, dir); err != nil {
-				return s, err
-			}
-		}
-		s.crisp, err = startChild("crisp", bin,
-			[]string{"serve", "--config", dir, "--addr", addr, "--db", filepath.Join(dir, "crisp.db")}, s.crispLog, false)
-		if err != nil {
+	bin := o.crispBin
+	if bin == "" && o.profile == "" {
+		fmt.Fprintln(stderr, "building ./cmd/crisp …")
+		if bin, err = buildCrisp(ctx, dir); err != nil {
 			return s, err
 		}
 	}
-	s.crisp.addr = addr
-	return s, s.crisp.waitReady(ctx, s.crispLog)
+	for _, v := range variants {
+		addr, err := freeAddr()
+		if err != nil {
+			return s, err
+		}
+		cfg, err := writeCrispConfig(dir, v, addr, s.upstream.addr)
+		if err != nil {
+			return s, err
+		}
+		c := &crispProc{variant: v, log: filepath.Join(dir, v.file+".log")}
+		if o.profile != "" {
+			c.proc, err = startChild(v.name+" (in-process)", self,
+				append([]string{"-role", "crisp-inproc", "-name", v.file, "-config", cfg, "-addr", addr}, profile...), c.log, false)
+		} else {
+			c.proc, err = startChild(v.name, bin, []string{"serve", "--config", filepath.Dir(cfg), "--addr", addr,
+				"--db", filepath.Join(filepath.Dir(cfg), "crisp.db")}, c.log, false)
+		}
+		if err != nil {
+			return s, err
+		}
+		c.proc.addr = addr
+		s.crisps = append(s.crisps, c)
+	}
+	for _, c := range s.crisps {
+		if err := c.proc.waitReady(ctx, c.log); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
 }
 
 // runCell measures one mode at one concurrency against every target. The
 // measured requests are split into rounds, and each round rotates which
 // target goes first, so drift on the machine (other work, thermal state)
-// falls on all three alike.
-func runCell(ctx context.Context, o options, targets []target, mode string, body []byte, conc, n int, stderr io.Writer) ([]result, error) {
-	stream := mode == "stream"
+// falls on all of them alike.
+func runCell(ctx context.Context, o options, mode string, targets []target, conc, n int, stderr io.Writer) ([]result, error) {
 	client := newClient(conc)
 	defer client.CloseIdleConnections()
 	acc := make([]runResult, len(targets))
 	warm := max(int(float64(n)*o.warmup), 100)
 	fmt.Fprintf(stderr, "%s c=%d: warm-up", mode, conc)
 	for i, t := range targets {
-		r := load(ctx, client, t.url, body, stream, conc, warm, o.maxDuration)
+		r := load(ctx, client, t.call, conc, warm, o.maxDuration)
 		acc[i].errors += r.errors
 		acc[i].errTexts = append(acc[i].errTexts, r.errTexts...)
 	}
@@ -208,7 +310,7 @@ func runCell(ctx context.Context, o options, targets []target, mode string, body
 		fmt.Fprintf(stderr, ", round %d", round+1)
 		for k := range targets {
 			i := (k + round) % len(targets)
-			r := measure(ctx, client, targets[i], body, stream, conc, per, o.maxDuration/time.Duration(o.rounds))
+			r := measure(ctx, client, targets[i], conc, per, o.maxDuration/time.Duration(o.rounds))
 			a := &acc[i]
 			a.proc, a.procOK = a.proc.add(r.proc), (round == 0 || a.procOK) && r.procOK
 			a.samples = append(a.samples, r.samples...)
@@ -231,12 +333,12 @@ func runCell(ctx context.Context, o options, targets []target, mode string, body
 }
 
 // measure is load with the proxy process's CPU time and syscalls counted.
-func measure(ctx context.Context, client *http.Client, t target, body []byte, stream bool, conc, n int, maxDur time.Duration) runResult {
+func measure(ctx context.Context, client *http.Client, t target, conc, n int, maxDur time.Duration) runResult {
 	if t.proc == nil {
-		return load(ctx, client, t.url, body, stream, conc, n, maxDur)
+		return load(ctx, client, t.call, conc, n, maxDur)
 	}
 	before, ok1 := t.proc.usage()
-	r := load(ctx, client, t.url, body, stream, conc, n, maxDur)
+	r := load(ctx, client, t.call, conc, n, maxDur)
 	after, ok2 := t.proc.usage()
 	r.proc, r.procOK = after.sub(before), ok1 && ok2
 	return r

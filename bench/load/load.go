@@ -98,9 +98,28 @@ type runResult struct {
 
 const keepErrTexts = 5
 
+// call is one kind of request the load generator sends, and how its
+// answer is judged.
+type call struct {
+	url    string
+	body   []byte
+	header http.Header // added to every request: the customer's identity
+	stream bool        // ask for, and expect, text/event-stream
+	check  func(body []byte) error
+	// checkHeader, when set, judges a 200 answer's headers: that the
+	// pipeline a cell means to measure did run.
+	checkHeader func(http.Header) error
+}
+
+// chatCall is the 1 KB chat request to url, judged by validate.
+func chatCall(url string, body []byte, stream bool, header http.Header) call {
+	return call{url: url, body: body, header: header, stream: stream,
+		check: func(b []byte) error { return validate(b, stream) }}
+}
+
 // load sends n requests with conc workers (or until maxDur), validating
 // each response.
-func load(ctx context.Context, client *http.Client, url string, body []byte, stream bool, conc, n int, maxDur time.Duration) runResult {
+func load(ctx context.Context, client *http.Client, c call, conc, n int, maxDur time.Duration) runResult {
 	var (
 		next atomic.Int64
 		mu   sync.Mutex
@@ -119,10 +138,10 @@ func load(ctx context.Context, client *http.Client, url string, body []byte, str
 			nerr := 0
 			buf := make([]byte, 0, 8<<10)
 			for next.Add(1) <= int64(n) && ctx.Err() == nil {
-				s, b, err := do(ctx, client, url, body, stream, buf[:0])
+				s, b, err := do(ctx, client, c, buf[:0])
 				buf = b
 				if err == nil {
-					err = validate(b, stream)
+					err = c.check(b)
 				}
 				if err != nil {
 					if ctx.Err() != nil {
@@ -155,14 +174,17 @@ func load(ctx context.Context, client *http.Client, url string, body []byte, str
 
 // do sends one request and reads the whole body into buf. It returns the
 // body with the status and content type checked.
-func do(ctx context.Context, client *http.Client, url string, body []byte, stream bool, buf []byte) (sample, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+func do(ctx context.Context, client *http.Client, c call, buf []byte) (sample, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(c.body))
 	if err != nil {
 		return sample{}, buf, err
 	}
+	for k, v := range c.header {
+		req.Header[k] = v
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+benchKey)
-	if stream {
+	if c.stream {
 		req.Header.Set("Accept", "text/event-stream")
 	}
 	start := time.Now()
@@ -194,11 +216,14 @@ func do(ctx context.Context, client *http.Client, url string, body []byte, strea
 	}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	want := "application/json"
-	if stream {
+	if c.stream {
 		want = "text/event-stream"
 	}
 	if mt != want {
 		return s, buf, fmt.Errorf("content type %q, want %s", mt, want)
+	}
+	if c.checkHeader != nil {
+		return s, buf, c.checkHeader(resp.Header)
 	}
 	return s, buf, nil
 }

@@ -81,7 +81,7 @@ func TestLoadThroughFloor(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := load(ctx, client, url, body, stream, 4, 200, 10*time.Second)
+			r := load(ctx, client, chatCall(url, body, stream, nil), 4, 200, 10*time.Second)
 			if r.errors != 0 || len(r.samples) != 200 {
 				t.Errorf("%s stream=%v: %d ok, %d errors %q", url, stream, len(r.samples), r.errors, r.errTexts)
 			}

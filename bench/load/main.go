@@ -1,10 +1,14 @@
 // Command load is crisp's load benchmark. In one run it drives a fast fake
-// OpenAI upstream three ways with the same 1 KB chat request, complete and
-// streamed: directly, through a bare httputil.ReverseProxy (the floor: what
-// any Go proxy costs on this machine) and through crisp, at concurrency 1
-// (clean per-request overhead) and 32 (throughput), and prints req/s, p50,
-// p99, time to first byte for streams, the overhead of the floor and of
-// crisp over direct, crisp's peak RSS and whether each goal is met.
+// OpenAI upstream with the same 1 KB chat request, complete and streamed:
+// directly, through a bare httputil.ReverseProxy (the floor: what any Go
+// proxy costs on this machine), through crisp as a plain proxy, through a
+// second crisp with its audit disabled (what the audit costs) and through a
+// third with everything on, the request naming the example customer
+// (identity, policy, context pack, redaction both ways, provider flags), at
+// concurrency 1 (clean per-request overhead) and 32 (throughput). Then it
+// drafts replies through POST /api/v1/drafts on the full crisp. It prints
+// req/s, p50, p99, time to first byte for streams, each proxy's overhead
+// over direct, every crisp's peak RSS and whether each goal is met.
 //
 // Every server runs in its own process, so the fight is fair and crisp's
 // RSS is its own: the same binary plays the upstream and the floor (the
@@ -39,9 +43,12 @@ type options struct {
 	maxDuration time.Duration // cap on one target's measured time in one cell
 	modes       string        // which modes to run: non-stream,stream
 	conc        string        // which concurrencies to run: 1,32
+	cells       string        // which crisps and sections to run: crisp,noaudit,full,drafts
+	nDrafts     int           // measured drafts per concurrency
+	draftConc   string        // the drafts' concurrencies: 1,8
 	jsonOut     string        // write results here as JSON
 	crispBin    string        // a prebuilt crisp binary; empty builds ./cmd/crisp
-	profile     string        // run crisp in-process with profiles written to this folder
+	profile     string        // run each crisp in-process with profiles written to this folder
 	keep        bool          // keep the temporary directory (logs, config)
 	strict      bool          // exit 1 when a goal is missed
 }
@@ -55,24 +62,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var o options
 	role := fs.String("role", "", "internal: upstream, floor or crisp-inproc (the driver starts these itself)")
+	name := fs.String("name", "crisp", "internal: the profiles' name, for -role crisp-inproc")
 	upstreamAddr := fs.String("upstream", "", "internal: the upstream's host:port, for -role floor")
 	cfgPath := fs.String("config", "", "internal: crisp.yaml, for -role crisp-inproc")
 	addr := fs.String("addr", "127.0.0.1:0", "internal: listen address for a role")
-	fs.IntVar(&o.n, "n", 10000, "measured requests per target per cell at concurrency 1")
-	fs.IntVar(&o.n32, "n32", 32000, "measured requests per target per cell at concurrency 32")
+	fs.IntVar(&o.n, "n", 8000, "measured requests per target per cell at concurrency 1")
+	fs.IntVar(&o.n32, "n32", 16000, "measured requests per target per cell at concurrency 32")
+	fs.IntVar(&o.nDrafts, "nd", 2000, "measured drafts per concurrency")
 	fs.Float64Var(&o.warmup, "warmup", 0.1, "warm-up requests per target per cell, as a fraction of -n/-n32 (at least 100)")
-	fs.IntVar(&o.rounds, "rounds", 4, "split each cell into this many rounds, rotating the order of direct, floor and crisp")
+	fs.IntVar(&o.rounds, "rounds", 4, "split each cell into this many rounds, rotating the order of the targets")
 	fs.DurationVar(&o.maxDuration, "max-duration", 30*time.Second, "cap on one target's measured time in one cell")
 	fs.StringVar(&o.modes, "modes", "non-stream,stream", "modes to run")
 	fs.StringVar(&o.conc, "conc", "1,32", "concurrencies to run")
+	fs.StringVar(&o.cells, "cells", "crisp,noaudit,full,drafts", "crisps to measure besides direct and the floor (crisp, noaudit, full) and whether to draft (drafts)")
+	fs.StringVar(&o.draftConc, "draft-conc", "1,8", "the drafts' concurrencies")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results to this file as JSON")
 	fs.StringVar(&o.crispBin, "crisp", "", "use this crisp binary instead of building ./cmd/crisp")
-	fs.StringVar(&o.profile, "profile", "", "run crisp in-process (-role crisp-inproc) and write its and the floor's CPU and allocation profiles to this folder")
+	fs.StringVar(&o.profile, "profile", "", "run each crisp in-process (-role crisp-inproc) and write their and the floor's CPU and allocation profiles to this folder")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (crisp's config and logs)")
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when a goal is missed")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: go run ./bench/load [flags]   (from the repository root)\n\nFlags:")
-		internal := map[string]bool{"role": true, "upstream": true, "config": true, "addr": true}
+		internal := map[string]bool{"role": true, "name": true, "upstream": true, "config": true, "addr": true}
 		fs.VisitAll(func(f *flag.Flag) {
 			if !internal[f.Name] {
 				fmt.Fprintf(stderr, "  -%s\t%s (default %q)\n", f.Name, f.Usage, f.DefValue)
@@ -101,7 +112,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "floor":
 		err = serveFloor(ctx, *addr, *upstreamAddr, o.profile, stdout, stderr)
 	case "crisp-inproc":
-		err = serveCrispInproc(ctx, *addr, *cfgPath, o.profile, stdout, stderr)
+		err = serveCrispInproc(ctx, *addr, *cfgPath, *name, o.profile, stdout, stderr)
 	default:
 		err = fmt.Errorf("unknown role %q", *role)
 	}

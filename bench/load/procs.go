@@ -16,10 +16,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"go.yaml.in/yaml/v3"
-
-	"github.com/crisphq/crisp/configs"
 )
 
 // child is one server process the driver started.
@@ -154,7 +150,11 @@ func buildCrisp(ctx context.Context, dir string) (string, error) {
 	if gomod == "" || gomod == os.DevNull {
 		return "", errors.New("not inside crisp's module: run from the repository root, or pass -crisp")
 	}
-	bin := filepath.Join(dir, "crisp")
+	// Not dir/crisp: that is the plain crisp's definitions folder.
+	bin := filepath.Join(dir, "bin", "crisp")
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		return "", err
+	}
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/crisp")
 	cmd.Dir = filepath.Dir(gomod)
 	var stderr bytes.Buffer
@@ -163,41 +163,6 @@ func buildCrisp(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("go build ./cmd/crisp: %w\n%s", err, stderr.String())
 	}
 	return bin, nil
-}
-
-// writeCrispConfig writes the crisp.yaml the benchmark serves: one
-// openai_compatible provider at the fake upstream, the example workspace's
-// keys, JSON logs at info (one line per request, as in production).
-func writeCrispConfig(dir, addr, upstreamAddr string) (string, error) {
-	data, err := configs.FS.ReadFile("crisp.yaml")
-	if err != nil {
-		return "", err
-	}
-	var example struct {
-		Workspace any `yaml:"workspace"`
-		Keys      any `yaml:"keys"`
-	}
-	if err := yaml.Unmarshal(data, &example); err != nil {
-		return "", fmt.Errorf("example crisp.yaml: %w", err)
-	}
-	cfg := map[string]any{
-		"workspace": example.Workspace,
-		"server":    map[string]any{"addr": addr},
-		"storage":   map[string]any{"dsn": "sqlite:" + filepath.Join(dir, "crisp.db")},
-		"providers": []any{map[string]any{
-			"name": "fake", "type": "openai_compatible",
-			"base_url": "http://" + upstreamAddr + "/v1",
-			"models":   []string{"gpt-*"},
-		}},
-		"keys":    example.Keys,
-		"logging": map[string]any{"level": "info", "format": "json"},
-	}
-	out, err := yaml.Marshal(cfg)
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, "crisp.yaml")
-	return path, os.WriteFile(path, out, 0o600)
 }
 
 // freeAddr picks a free loopback port for a server that takes its address

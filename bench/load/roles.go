@@ -161,12 +161,10 @@ func serveOn(ctx context.Context, addr string, h http.Handler, stdout io.Writer)
 // whole life of the process; the allocation profile is written at the end.
 // Its RSS includes this benchmark's code and the profiler, so the driver
 // does not judge it.
-func serveCrispInproc(ctx context.Context, addr, cfgPath, profileDir string, stdout, stderr io.Writer) error {
-	data, err := os.ReadFile(cfgPath)
-	if err != nil {
-		return err
-	}
-	cfg, err := config.Parse(cfgPath, data, os.Getenv)
+func serveCrispInproc(ctx context.Context, addr, cfgPath, name, profileDir string, stdout, stderr io.Writer) error {
+	// LoadFile, as `crisp serve --config` does: the catalog, policies and
+	// seed beside the file are the ones served.
+	cfg, err := config.LoadFile(cfgPath, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -174,7 +172,7 @@ func serveCrispInproc(ctx context.Context, addr, cfgPath, profileDir string, std
 	if err != nil {
 		return err
 	}
-	stop, err := startProfile(profileDir, "crisp", stderr)
+	stop, err := startProfile(profileDir, name, stderr)
 	if err != nil {
 		return err
 	}
