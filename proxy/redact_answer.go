@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -27,12 +28,6 @@ func (st redactStage) Response(r *Request) (ResponseFilter, error) {
 	return &redactFilter{r: r, reveal: st.s.mayReveal, streams: map[string]*redact.Stream{}}, nil
 }
 
-// answerPaths are where chat and Responses answers carry text.
-var answerPaths = []string{
-	"choices.#.message.content", "choices.#.message.refusal", "choices.#.message.tool_calls.#.function.arguments",
-	"output.#.content.#.text", "output.#.arguments", "output.#.content.#.refusal",
-}
-
 type redactFilter struct {
 	r       *Request
 	reveal  func(string) bool
@@ -51,12 +46,44 @@ func (f *redactFilter) Body(b []byte) ([]byte, error) {
 }
 
 // object redacts the answer texts of a chat completion or Responses object
-// found at prefix ("" for the root, "response." inside an event).
+// found at prefix ("" for the root, "response." inside an event). The body
+// is parsed once; only texts the redactor changed are written back.
 func (f *redactFilter) object(b []byte, prefix string) ([]byte, error) {
-	for _, p := range answerPaths {
+	root := gjson.ParseBytes(b)
+	if prefix != "" {
+		root = root.Get(strings.TrimSuffix(prefix, "."))
+	}
+	type edit struct{ path, text string }
+	var edits []edit
+	visit := func(path string, v gjson.Result) {
+		if v.Type != gjson.String {
+			return
+		}
+		if safe := f.r.redaction.Answer(v.Str, f.reveal); safe != v.Str {
+			edits = append(edits, edit{prefix + path, safe})
+		}
+	}
+	for i, ch := range root.Get("choices").Array() {
+		p := "choices." + strconv.Itoa(i) + ".message."
+		msg := ch.Get("message")
+		visit(p+"content", msg.Get("content"))
+		visit(p+"refusal", msg.Get("refusal"))
+		for j, tc := range msg.Get("tool_calls").Array() {
+			visit(p+"tool_calls."+strconv.Itoa(j)+".function.arguments", tc.Get("function.arguments"))
+		}
+	}
+	for i, item := range root.Get("output").Array() {
+		p := "output." + strconv.Itoa(i) + "."
+		visit(p+"arguments", item.Get("arguments"))
+		for j, part := range item.Get("content").Array() {
+			visit(p+"content."+strconv.Itoa(j)+".text", part.Get("text"))
+			visit(p+"content."+strconv.Itoa(j)+".refusal", part.Get("refusal"))
+		}
+	}
+	for _, e := range edits {
 		var err error
-		if b, err = f.each(b, prefix, p); err != nil {
-			return nil, err
+		if b, err = sjson.SetBytes(b, e.path, e.text); err != nil {
+			return nil, fmt.Errorf("redact answer: %w", err)
 		}
 	}
 	return b, nil
@@ -83,18 +110,6 @@ func (f *redactFilter) each(b []byte, prefix, path string) ([]byte, error) {
 		}
 	}
 	return b, nil
-}
-
-// carriesText is a cheap test that a chat chunk may have anything to
-// redact or may end a choice. It errs towards parsing: only a chunk with no
-// text key at all and a null finish_reason (as OpenAI writes it) is passed
-// without a look, such as a usage chunk.
-func carriesText(data []byte) bool {
-	if bytes.Contains(data, []byte(`"content"`)) || bytes.Contains(data, []byte(`"arguments"`)) ||
-		bytes.Contains(data, []byte(`"refusal"`)) {
-		return true
-	}
-	return bytes.Contains(data, []byte(`"finish_reason"`)) && !bytes.Contains(data, []byte(`"finish_reason":null`))
 }
 
 func cutHash(path string) (head, rest string, ok bool) {
@@ -346,3 +361,15 @@ func responsesDone(key string) string {
 }
 
 func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+// carriesText is a cheap test that a chat chunk may have anything to
+// redact or may end a choice. It errs towards parsing: only a chunk with no
+// text key at all and a null finish_reason (as OpenAI writes it) is passed
+// without a look, such as a usage chunk.
+func carriesText(data []byte) bool {
+	if bytes.Contains(data, []byte(`"content"`)) || bytes.Contains(data, []byte(`"arguments"`)) ||
+		bytes.Contains(data, []byte(`"refusal"`)) {
+		return true
+	}
+	return bytes.Contains(data, []byte(`"finish_reason"`)) && !bytes.Contains(data, []byte(`"finish_reason":null`))
+}
