@@ -229,7 +229,9 @@ func (s *Server) complete(ctx context.Context, u Use, endpoint, model string, ms
 	if model == "" {
 		model = DefaultAssistModel
 	}
-	u.Endpoint = endpoint
+	if u.Endpoint == "" {
+		u.Endpoint = endpoint
+	}
 	tr := &inProcess{s: s, use: u}
 	cfg := openai.DefaultConfig("in-process")
 	cfg.BaseURL = "http://crisp.in-process/v1"

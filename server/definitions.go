@@ -28,7 +28,9 @@ type definitions struct {
 // DecisionCacheSize bounds the policy decision cache.
 const DecisionCacheSize = 10_000
 
-func loadDefinitions(cfg *config.Config) (*definitions, error) {
+// loadDefinitions reads the definitions; edit, when set, rewrites the
+// catalog's text before it is parsed (the UI's overlay edits).
+func loadDefinitions(cfg *config.Config, edit func([]byte) ([]byte, error)) (*definitions, error) {
 	d := &definitions{fsys: configs.FS}
 	if cfg.Dir != "" {
 		d.fsys = os.DirFS(cfg.Dir)
@@ -36,6 +38,11 @@ func loadDefinitions(cfg *config.Config) (*definitions, error) {
 	data, err := fs.ReadFile(d.fsys, cfg.Catalog)
 	if err != nil {
 		return nil, fmt.Errorf("read catalog: %w", err)
+	}
+	if edit != nil {
+		if data, err = edit(data); err != nil {
+			return nil, fmt.Errorf("catalog edits: %w", err)
+		}
 	}
 	if d.catalog, err = catalog.Parse(displayName(cfg, cfg.Catalog), data); err != nil {
 		return nil, err

@@ -93,7 +93,7 @@ func New(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*Server, 
 	if s.verifier, err = newVerifier(cfg.Identity); err != nil {
 		return nil, err
 	}
-	if s.defs, err = loadDefinitions(cfg); err != nil {
+	if s.defs, err = loadDefinitions(cfg, s.catalogOverlay(ctx)); err != nil {
 		return nil, err
 	}
 	if s.resolver, err = identity.NewResolver(s.db, cfg.Identity.CacheSize); err != nil {

@@ -41,6 +41,22 @@ func (s *Server) seedUI(ctx context.Context) error {
 	return err
 }
 
+// catalogOverlay replays the catalog edits made in the UI onto the
+// embedded example's catalog; definitions on disk carry their edits in the
+// file itself.
+func (s *Server) catalogOverlay(ctx context.Context) func([]byte) ([]byte, error) {
+	if s.cfg.Dir != "" {
+		return nil
+	}
+	return func(base []byte) ([]byte, error) {
+		out, n, skipped, err := web.ApplyOverlay(ctx, s.db, s.cfg.Workspace.ID, base)
+		if n > 0 || len(skipped) > 0 {
+			s.log.Info().Int("edits", n).Strs("skipped", skipped).Msg("catalog: applied the UI's overlay edits")
+		}
+		return out, err
+	}
+}
+
 // Demo is what the example workspace's seed wrote at this start: the demo
 // members (and their password) to print at first start; empty afterwards.
 func (s *Server) Demo() web.SeedResult { return s.demo }

@@ -19,7 +19,8 @@ type Batch struct {
 }
 
 // CustomerUpdate upserts a customer: Email and Name replace the stored ones
-// only when not empty; Traits merge last-write-wins. At is when the source saw
+// only when not empty and not older than the row (last write wins, as for
+// traits); Traits merge last-write-wins. At is when the source saw
 // the change (now when zero); it stamps a new row and any trait without its
 // own UpdatedAt.
 type CustomerUpdate struct {
@@ -193,9 +194,9 @@ func (w *writer) accounts(ctx context.Context, ups []AccountUpdate) (int, error)
 	}
 	n, err := w.bulk(ctx, `INSERT INTO accounts (workspace_id, id, name, plan, subscription, created_at, updated_at) VALUES `,
 		` ON CONFLICT (workspace_id, id) DO UPDATE SET
-			name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE accounts.name END,
-			plan = CASE WHEN excluded.plan <> '' THEN excluded.plan ELSE accounts.plan END,
-			subscription = CASE WHEN excluded.subscription <> '' THEN excluded.subscription ELSE accounts.subscription END,
+			name = CASE WHEN excluded.name <> '' AND excluded.updated_at >= accounts.updated_at THEN excluded.name ELSE accounts.name END,
+			plan = CASE WHEN excluded.plan <> '' AND excluded.updated_at >= accounts.updated_at THEN excluded.plan ELSE accounts.plan END,
+			subscription = CASE WHEN excluded.subscription <> '' AND excluded.updated_at >= accounts.updated_at THEN excluded.subscription ELSE accounts.subscription END,
 			updated_at = CASE WHEN excluded.updated_at > accounts.updated_at THEN excluded.updated_at ELSE accounts.updated_at END`,
 		7, args)
 	if err != nil {
@@ -218,8 +219,8 @@ func (w *writer) customers(ctx context.Context, ups []CustomerUpdate) (int, erro
 	}
 	n, err := w.bulk(ctx, `INSERT INTO customers (workspace_id, id, email, name, created_at, updated_at) VALUES `,
 		` ON CONFLICT (workspace_id, id) DO UPDATE SET
-			email = CASE WHEN excluded.email <> '' THEN excluded.email ELSE customers.email END,
-			name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE customers.name END,
+			email = CASE WHEN excluded.email <> '' AND excluded.updated_at >= customers.updated_at THEN excluded.email ELSE customers.email END,
+			name = CASE WHEN excluded.name <> '' AND excluded.updated_at >= customers.updated_at THEN excluded.name ELSE customers.name END,
 			updated_at = CASE WHEN excluded.updated_at > customers.updated_at THEN excluded.updated_at ELSE customers.updated_at END`,
 		6, args)
 	if err != nil {

@@ -36,6 +36,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the proxy, the APIs and the workspace UI", runServe},
+		{"mcp", "serve the MCP tools over stdio for agents (key: --key or CRISP_KEY)", runMCP},
 		{"keys", "manage crisp API keys (keys create, list, revoke)", runKeys},
 		{"sign", "print the signed identity (X-Crisp-User-Hash) for a customer id", runSign},
 		{"catalog", "check the catalog of customer fields (catalog lint, catalog diff REV)", runCatalog},

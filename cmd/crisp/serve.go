@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/crisphq/crisp/server"
 )
@@ -48,5 +49,18 @@ func runServe(ctx context.Context, e env, args []string) error {
 		log.Info().Str("addr", addr).Str("workspace", cfg.Workspace.ID).Bool("tls", cfg.Server.TLS.Enabled()).Msg("crisp serving")
 		fmt.Fprintf(e.stdout, "crisp is serving the %s workspace at %s://%s\n", cfg.Workspace.Name, scheme, addr)
 		fmt.Fprintf(e.stdout, "  OpenAI base URL: %s://%s/v1   demo keys: ck_demo_support, ck_demo_success, ck_demo_sales, ck_demo_admin (demo only)\n", scheme, addr)
+		fmt.Fprintf(e.stdout, "  Workspace UI: %s://%s/\n", scheme, addr)
+		if d := srv.Demo(); len(d.Members) > 0 {
+			var members, admins []string
+			for _, m := range d.Members {
+				if m.Role == "admin" {
+					admins = append(admins, m.Email)
+				} else {
+					members = append(members, m.Email)
+				}
+			}
+			fmt.Fprintf(e.stdout, "  Sign in as %s (members) or %s (admin), password %s (demo only)\n",
+				strings.Join(members, ", "), strings.Join(admins, ", "), d.Password)
+		}
 	})
 }
