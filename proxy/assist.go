@@ -98,54 +98,66 @@ func (s *Server) serveAsk(w http.ResponseWriter, hr *http.Request) {
 	finish(w, sw, res, err, func() any { return res })
 }
 
-// streamer starts an SSE answer lazily, on the first delta, so an error
-// decided before any text still gets a proper status.
-func streamer(w http.ResponseWriter, stream bool) (*sse.Writer, func(string) error) {
+// apiStream answers a draft or a question as SSE, started lazily on the
+// first delta so an error decided before any text still gets its status.
+type apiStream struct {
+	w  http.ResponseWriter
+	sw *sse.Writer
+}
+
+func (a *apiStream) delta(text string) error {
+	if a.sw == nil {
+		a.w.Header().Set("Content-Type", "text/event-stream")
+		a.w.Header().Set("Cache-Control", "no-cache")
+		a.w.WriteHeader(http.StatusOK)
+		a.sw = sse.NewWriter(a.w)
+	}
+	data, _ := json.Marshal(map[string]string{"text": text})
+	ev := sse.Named("delta", data)
+	return a.sw.Write(&ev)
+}
+
+// streamer returns the delta callback for a streamed answer, nil otherwise.
+func streamer(w http.ResponseWriter, stream bool) (*apiStream, func(string) error) {
 	if !stream {
 		return nil, nil
 	}
-	var sw *sse.Writer
-	holder := &sw
-	return nil, func(text string) error {
-		if *holder == nil {
-			w.Header().Set("Content-Type", "text/event-stream")
-			w.Header().Set("Cache-Control", "no-cache")
-			w.WriteHeader(http.StatusOK)
-			*holder = sse.NewWriter(w)
-		}
-		data, _ := json.Marshal(map[string]string{"text": text})
-		ev := sse.Named("delta", data)
-		return (*holder).Write(&ev)
-	}
+	a := &apiStream{w: w}
+	return a, a.delta
 }
 
-// finish writes the result: a JSON body, or the stream's done event.
-func finish(w http.ResponseWriter, _ *sse.Writer, res any, err error, body func() any) {
-	started := w.Header().Get("Content-Type") == "text/event-stream"
-	if err != nil {
-		e := asError(err)
-		if started {
-			data, _ := json.Marshal(map[string]any{"error": map[string]string{"message": e.Message, "code": e.Code}})
-			ev := sse.Named("error", data)
-			_ = sse.NewWriter(w).Write(&ev)
+// finish writes the result: a JSON body, or (once a stream started) an
+// error event or the done event, which carries the result without the text
+// the deltas already gave.
+func finish(w http.ResponseWriter, a *apiStream, _ any, err error, body func() any) {
+	if a == nil || a.sw == nil {
+		if err != nil {
+			writeError(w, dialectOpenAI, asError(err))
 			return
 		}
-		writeError(w, dialectOpenAI, e)
-		return
+		if a != nil {
+			// A stream whose answer had no text: still one done event.
+			_ = a.delta("")
+		} else {
+			writeJSON(w, body())
+			return
+		}
 	}
-	if started {
+	var ev sse.Event
+	if err != nil {
+		e := asError(err)
+		data, _ := json.Marshal(map[string]any{"error": map[string]string{"message": e.Message, "code": e.Code}})
+		ev = sse.Named("error", data)
+	} else {
 		b, _ := json.Marshal(body())
-		// done carries the result without the text the deltas already gave.
 		var m map[string]any
 		_ = json.Unmarshal(b, &m)
 		delete(m, "draft")
 		delete(m, "answer")
 		data, _ := json.Marshal(m)
-		ev := sse.Named("done", data)
-		_ = sse.NewWriter(w).Write(&ev)
-		return
+		ev = sse.Named("done", data)
 	}
-	writeJSON(w, body())
+	_ = a.sw.Write(&ev)
 }
 
 func readJSON(w http.ResponseWriter, hr *http.Request, v any) bool {
