@@ -251,6 +251,13 @@ func (f *flow) signInAndOpen() {
 	noRevenue(t, "inbox", b.html())
 	b.checkA11y("inbox")
 	b.shot("02-inbox")
+
+	// What the AI sees: an htmx POST carrying the CSRF header.
+	b.run(chromedp.Click(css(`button[hx-post$="/context"]`)))
+	b.waitFor("the AI's view", `document.querySelector("#ai-context .aicontext dl")`)
+	if s := b.text("#ai-context"); !strings.Contains(s, "account.plan") || strings.Contains(s, "dana@acme.example") {
+		t.Errorf("the AI's view = %q", s)
+	}
 }
 
 // draft drafts a reply and watches it stream: the fake holds each chunk

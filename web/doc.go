@@ -37,6 +37,16 @@
 // own AI uses; admins also edit the catalog and review, verify and export
 // the whole audit trail.
 //
+// The catalog editor changes an entry's description, owner and per-use
+// visibility, asks to confirm an edit that widens a use, writes an
+// admin.catalog audit record first (no audit, no edit), and keeps the
+// history (who, when, the diff) in the store. With definitions on disk it
+// rewrites catalog.yaml there through its YAML tree: comments survive,
+// blank lines between entries do not. With the embedded example the edits
+// stay in the store as an overlay (ApplyOverlay), which the server replays
+// onto the catalog when it loads its definitions, so edits reach AI
+// requests at the next start either way.
+//
 // Every AI use goes through package proxy (Draft, Ask, ContextFor), which
 // decides policy and writes the audit record; this package never calls a
 // provider, never decides policy itself, and never renders a value the
