@@ -78,18 +78,21 @@ func TestMakePlan(t *testing.T) {
 		wantVariants []string
 		wantChat     []string
 		wantDrafts   bool
+		wantMCP      bool
 		wantErr      string
 	}{
-		{"all", "crisp,noaudit,full,drafts", []string{nameCrisp, nameNoAudit, nameFull}, []string{nameCrisp, nameNoAudit, nameFull}, true, ""},
-		{"plain only", "crisp", []string{nameCrisp}, []string{nameCrisp}, false, ""},
-		{"drafts start the full crisp", "drafts", []string{nameFull}, nil, true, ""},
-		{"audit pair", "noaudit, crisp", []string{nameCrisp, nameNoAudit}, []string{nameCrisp, nameNoAudit}, false, ""},
-		{"unknown", "crisp,fast", nil, nil, false, "unknown cell"},
-		{"none", "", nil, nil, false, "at least one"},
+		{"all", "crisp,noaudit,full,drafts,mcp", []string{nameCrisp, nameNoAudit, nameFull}, []string{nameCrisp, nameNoAudit, nameFull}, true, true, ""},
+		{"plain only", "crisp", []string{nameCrisp}, []string{nameCrisp}, false, false, ""},
+		{"drafts start the full crisp", "drafts", []string{nameFull}, nil, true, false, ""},
+		{"mcp starts the full crisp", "mcp", []string{nameFull}, nil, false, true, ""},
+		{"mcp and the plain crisp", "crisp,mcp", []string{nameCrisp, nameFull}, []string{nameCrisp}, false, true, ""},
+		{"audit pair", "noaudit, crisp", []string{nameCrisp, nameNoAudit}, []string{nameCrisp, nameNoAudit}, false, false, ""},
+		{"unknown", "crisp,fast", nil, nil, false, false, "unknown cell"},
+		{"none", "", nil, nil, false, false, "at least one"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := makePlan(options{modes: "non-stream,stream", conc: "1,32", draftConc: "1,8", cells: tt.cells})
+			p, err := makePlan(options{modes: "non-stream,stream", conc: "1,32", draftConc: "1,8", mcpConc: "1,16", cells: tt.cells})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("makePlan: %v, want an error containing %q", err, tt.wantErr)
@@ -114,13 +117,17 @@ func TestMakePlan(t *testing.T) {
 			if p.drafts != tt.wantDrafts || !slices.Equal(p.draftConcs, []int{1, 8}) {
 				t.Errorf("drafts %v at %v", p.drafts, p.draftConcs)
 			}
+			if p.mcp != tt.wantMCP || !slices.Equal(p.mcpConcs, []int{1, 16}) {
+				t.Errorf("mcp %v at %v", p.mcp, p.mcpConcs)
+			}
 		})
 	}
 }
 
 // TestCrispVariants serves each crisp configuration the benchmark writes,
 // in process, and expects every chat answer (and, on the full crisp, every
-// draft) to validate: a benchmark whose requests fail measures nothing.
+// draft and MCP tool call, two sessions) to validate: a benchmark whose
+// requests fail measures nothing.
 func TestCrispVariants(t *testing.T) {
 	up := httptest.NewServer(newUpstream())
 	defer up.Close()
@@ -136,11 +143,20 @@ func TestCrispVariants(t *testing.T) {
 		t.Run(v.file, func(t *testing.T) {
 			base := startCrisp(t, v, up.Listener.Addr().String())
 			calls := []call{crispChat(v, base, chat[false], false), crispChat(v, base, chat[true], true)}
-			if v.full {
-				calls = append(calls, draftCall(base))
-			}
 			client := newClient(2)
 			defer client.CloseIdleConnections()
+			if v.full {
+				sessions, err := openMCPSessions(t.Context(), client, base, 2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sessions[0].Get("Mcp-Session-Id") == sessions[1].Get("Mcp-Session-Id") {
+					t.Fatalf("two sessions share id %q", sessions[0].Get("Mcp-Session-Id"))
+				}
+				m := mcpCall(base)
+				m.sessions = sessions
+				calls = append(calls, draftCall(base), m)
+			}
 			for _, c := range calls {
 				r := load(t.Context(), client, c, 2, 10, 20*time.Second)
 				if r.errors != 0 || len(r.samples) != 10 {
@@ -185,4 +201,31 @@ func startCrisp(t *testing.T, v variant, upstreamAddr string) string {
 		}
 	})
 	return "http://" + ln.Addr().String()
+}
+
+func TestValidateMCP(t *testing.T) {
+	const ok = `{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"{\"fields\":{\"account.plan\":\"Growth trial\"}}"}],` +
+		`"structuredContent":{"fields":{"account.plan":"Growth trial"}}}}`
+	tests := []struct {
+		name, body, wantErr string
+	}{
+		{"context", ok, ""},
+		{"not JSON", `<html>`, "not JSON"},
+		{"JSON-RPC error", `{"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"bad"}}`, "JSON-RPC error"},
+		{"no result", `{"jsonrpc":"2.0","id":2}`, "no result"},
+		{"tool error", `{"jsonrpc":"2.0","id":2,"result":{"isError":true,"content":[{"type":"text","text":"policy_denied: account.plan"}]}}`, "tool error"},
+		{"no plan", `{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"{}"}]}}`, "account.plan"},
+		{"other plan", `{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"account.plan: Free"}]}}`, "Growth trial"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := validateMCP([]byte(tt.body))
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("validateMCP: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("validateMCP: %v, want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
 }

@@ -62,13 +62,15 @@ type plan struct {
 	chat       []variant // the crisp targets of the chat cells
 	drafts     bool
 	draftConcs []int
+	mcp        bool // call get_customer_context over MCP on the full crisp
+	mcpConcs   []int
 }
 
 // drive runs the whole benchmark and prints the report. It reports whether
 // a goal was missed.
 func drive(ctx context.Context, o options, stdout, stderr io.Writer) (bool, error) {
-	if o.n < 1 || o.n32 < 1 || o.nDrafts < 1 || o.rounds < 1 {
-		return false, errors.New("-n, -n32, -nd and -rounds must be positive")
+	if o.n < 1 || o.n32 < 1 || o.nDrafts < 1 || o.nMCP < 1 || o.rounds < 1 {
+		return false, errors.New("-n, -n32, -nd, -nm and -rounds must be positive")
 	}
 	p, err := makePlan(o)
 	if err != nil {
@@ -105,6 +107,11 @@ func drive(ctx context.Context, o options, stdout, stderr io.Writer) (bool, erro
 				return false, err
 			}
 			rep.Drafts = append(rep.Drafts, res...)
+		}
+	}
+	if p.mcp {
+		if rep.MCP, err = runMCP(ctx, o, p, srv.crisp(nameFull), stderr); err != nil {
+			return false, err
 		}
 	}
 	// VmHWM is read before crisp is stopped: it is gone after.
@@ -167,7 +174,7 @@ func runChat(ctx context.Context, o options, p plan, srv *servers, rep *report, 
 	return nil
 }
 
-// makePlan reads -modes, -conc, -cells and -draft-conc.
+// makePlan reads -modes, -conc, -cells, -draft-conc and -mcp-conc.
 func makePlan(o options) (plan, error) {
 	var p plan
 	p.modes = list(o.modes)
@@ -183,8 +190,11 @@ func makePlan(o options) (plan, error) {
 	if p.draftConcs, err = concList("-draft-conc", o.draftConc); err != nil {
 		return p, err
 	}
+	if p.mcpConcs, err = concList("-mcp-conc", o.mcpConc); err != nil {
+		return p, err
+	}
 	all := crispVariants()
-	names := []string{"drafts"}
+	names := []string{"drafts", "mcp"}
 	for _, v := range all {
 		names = append(names, v.cell)
 	}
@@ -195,17 +205,21 @@ func makePlan(o options) (plan, error) {
 		}
 	}
 	p.drafts = slices.Contains(cells, "drafts")
+	p.mcp = slices.Contains(cells, "mcp")
 	for _, v := range all {
 		chat := slices.Contains(cells, v.cell)
 		if chat {
 			p.chat = append(p.chat, v)
 		}
-		if chat || (v.full && p.drafts) {
+		if chat || (v.full && (p.drafts || p.mcp)) {
 			p.variants = append(p.variants, v)
 		}
 	}
 	if len(p.chat) > 0 && (len(p.modes) == 0 || len(p.concs) == 0) {
 		return p, errors.New("-modes and -conc must name at least one")
+	}
+	if p.mcp && len(p.mcpConcs) == 0 {
+		return p, errors.New("-mcp-conc must name at least one")
 	}
 	if len(p.variants) == 0 {
 		return p, errors.New("-cells must name at least one")

@@ -21,6 +21,10 @@ const (
 	// at c=1, and this share of req/s at c=32.
 	goalAuditP50Us      = 50
 	goalAuditRPSPercent = 10
+
+	// MCP get_customer_context calls/s on the full crisp, at the highest
+	// MCP concurrency measured.
+	goalMCPCallsPerSec = 2000
 )
 
 // check is one goal and whether it was met.
@@ -89,8 +93,11 @@ func (r *report) judge() {
 		}
 	}
 	r.Checks = append(append(append(r.Checks, plain...), full...), audit...)
+	if c, ok := r.mcpCheck(); ok {
+		r.Checks = append(r.Checks, c)
+	}
 	errs := 0
-	for _, x := range append(r.Results[:len(r.Results):len(r.Results)], r.Drafts...) {
+	for _, x := range r.all() {
 		errs += x.Errors
 	}
 	r.Checks = append(r.Checks, check{Name: "errors", Value: float64(errs), Goal: "0", Pass: errs == 0})
@@ -107,6 +114,22 @@ func (r *report) judge() {
 		}
 		r.Checks = append(r.Checks, c)
 	}
+}
+
+// mcpCheck judges MCP calls/s at the highest concurrency measured: the
+// goal is throughput, which one session at a time cannot show.
+func (r *report) mcpCheck() (check, bool) {
+	if len(r.MCP) == 0 {
+		return check{}, false
+	}
+	top := r.MCP[0]
+	for _, x := range r.MCP[1:] {
+		if x.Concurrency > top.Concurrency {
+			top = x
+		}
+	}
+	return check{Name: fmt.Sprintf("mcp c=%d MCP %s calls/s", top.Concurrency, mcpTool), Value: top.RPS,
+		Goal: fmt.Sprintf(">= %d", goalMCPCallsPerSec), Pass: top.RPS >= goalMCPCallsPerSec}, true
 }
 
 // ratioAtMost checks a crisp's overhead against the floor's. A floor

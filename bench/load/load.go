@@ -109,6 +109,25 @@ type call struct {
 	// checkHeader, when set, judges a 200 answer's headers: that the
 	// pipeline a cell means to measure did run.
 	checkHeader func(http.Header) error
+	// sessions, when set, are per-worker headers (an MCP session each):
+	// worker i adds sessions[i%len(sessions)] to header.
+	sessions []http.Header
+}
+
+// forWorker is c as worker i sends it.
+func (c call) forWorker(i int) call {
+	if len(c.sessions) == 0 {
+		return c
+	}
+	h := c.header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	for k, v := range c.sessions[i%len(c.sessions)] {
+		h[k] = v
+	}
+	c.header = h
+	return c
 }
 
 // chatCall is the 1 KB chat request to url, judged by validate.
@@ -129,10 +148,11 @@ func load(ctx context.Context, client *http.Client, c call, conc, n int, maxDur 
 	ctx, cancel := context.WithTimeout(ctx, maxDur)
 	defer cancel()
 	start := time.Now()
-	for range conc {
+	for w := range conc {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			c := c.forWorker(w)
 			var local []sample
 			var errs []string
 			nerr := 0

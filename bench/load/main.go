@@ -6,7 +6,8 @@
 // third with everything on, the request naming the example customer
 // (identity, policy, context pack, redaction both ways, provider flags), at
 // concurrency 1 (clean per-request overhead) and 32 (throughput). Then it
-// drafts replies through POST /api/v1/drafts on the full crisp. It prints
+// drafts replies through POST /api/v1/drafts on the full crisp, and calls
+// the MCP tool get_customer_context on it over streamable HTTP. It prints
 // req/s, p50, p99, time to first byte for streams, each proxy's overhead
 // over direct, every crisp's peak RSS and whether each goal is met.
 //
@@ -43,9 +44,11 @@ type options struct {
 	maxDuration time.Duration // cap on one target's measured time in one cell
 	modes       string        // which modes to run: non-stream,stream
 	conc        string        // which concurrencies to run: 1,32
-	cells       string        // which crisps and sections to run: crisp,noaudit,full,drafts
+	cells       string        // which crisps and sections to run: crisp,noaudit,full,drafts,mcp
 	nDrafts     int           // measured drafts per concurrency
 	draftConc   string        // the drafts' concurrencies: 1,8
+	nMCP        int           // measured MCP calls per concurrency
+	mcpConc     string        // the MCP calls' concurrencies: 1,16
 	jsonOut     string        // write results here as JSON
 	crispBin    string        // a prebuilt crisp binary; empty builds ./cmd/crisp
 	profile     string        // run each crisp in-process with profiles written to this folder
@@ -74,8 +77,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.maxDuration, "max-duration", 30*time.Second, "cap on one target's measured time in one cell")
 	fs.StringVar(&o.modes, "modes", "non-stream,stream", "modes to run")
 	fs.StringVar(&o.conc, "conc", "1,32", "concurrencies to run")
-	fs.StringVar(&o.cells, "cells", "crisp,noaudit,full,drafts", "crisps to measure besides direct and the floor (crisp, noaudit, full) and whether to draft (drafts)")
+	fs.IntVar(&o.nMCP, "nm", 4000, "measured MCP get_customer_context calls per concurrency")
+	fs.StringVar(&o.cells, "cells", "crisp,noaudit,full,drafts,mcp", "crisps to measure besides direct and the floor (crisp, noaudit, full), whether to draft (drafts) and whether to call the MCP tool (mcp)")
 	fs.StringVar(&o.draftConc, "draft-conc", "1,8", "the drafts' concurrencies")
+	fs.StringVar(&o.mcpConc, "mcp-conc", "1,16", "the MCP calls' concurrencies (one session per worker)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results to this file as JSON")
 	fs.StringVar(&o.crispBin, "crisp", "", "use this crisp binary instead of building ./cmd/crisp")
 	fs.StringVar(&o.profile, "profile", "", "run each crisp in-process (-role crisp-inproc) and write their and the floor's CPU and allocation profiles to this folder")

@@ -96,6 +96,9 @@ type report struct {
 	FloorPeakRSSMB           float64    `json:"floor_peak_rss_mb"`
 	// Drafts are POST /api/v1/drafts on the full crisp, one per concurrency.
 	Drafts []result `json:"drafts,omitempty"`
+	// MCP is get_customer_context over streamable HTTP on the full crisp,
+	// one per concurrency.
+	MCP []result `json:"mcp,omitempty"`
 	// PeakRSSMB is every crisp process's peak RSS, by target name.
 	PeakRSSMB map[string]float64 `json:"crisp_peak_rss_mb_by_process"`
 }
@@ -119,31 +122,22 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "%s = the request names no customer; %s = the same with audit.disabled; %s = it names %s, signed:\n"+
 			"identity, policy, context pack, redaction both ways and provider flags all run\n\n", nameCrisp, nameNoAudit, nameFull, exampleUser)
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\tconc\ttarget\treq/s\tp50 ms\tp99 ms\tttfb p50\tttfb p99\trequests\terrors\tcpu µs/req\treads/req\twrites/req\t")
-	for _, x := range r.Results {
-		ttfb50, ttfb99 := "-", "-"
-		if x.Mode == "stream" {
-			ttfb50, ttfb99 = fmt.Sprintf("%.3f", x.TTFBP50Ms), fmt.Sprintf("%.3f", x.TTFBP99Ms)
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%.3f\t%.3f\t%s\t%s\t%s\t\n", x.Mode, x.Concurrency, x.Target,
-			x.RPS, x.P50Ms, x.P99Ms, ttfb50, ttfb99, x.tail())
-	}
-	tw.Flush()
-
-	fmt.Fprintln(w, "\noverhead over direct:")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\tconc\tproxy\tp50 +ms\tp99 +ms\treq/s of direct\t")
-	for _, o := range r.Overheads {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%+.3f\t%+.3f\t%.2fx\t\n", o.Mode, o.Concurrency, o.Proxy, o.P50Ms, o.P99Ms, o.RPSOfDirect)
-	}
-	tw.Flush()
-
+	r.printChat(w)
+	var tw *tabwriter.Writer
 	if len(r.Drafts) > 0 {
 		fmt.Fprintf(w, "\ndrafts: POST %s on %s for %s, key %s (no goal):\n", draftsPath, nameFull, exampleUser, benchKey)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "conc\tdrafts/s\tp50 ms\tp99 ms\tdrafts\terrors\tcpu µs/draft\treads/draft\twrites/draft\t")
 		for _, x := range r.Drafts {
+			fmt.Fprintf(tw, "%d\t%.0f\t%.3f\t%.3f\t%s\t\n", x.Concurrency, x.RPS, x.P50Ms, x.P99Ms, x.tail())
+		}
+		tw.Flush()
+	}
+	if len(r.MCP) > 0 {
+		fmt.Fprintf(w, "\nmcp: tools/call %s on %s for %s, key %s, one session per worker:\n", mcpTool, nameFull, exampleUser, benchKey)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "conc\tcalls/s\tp50 ms\tp99 ms\tcalls\terrors\tcpu µs/call\treads/call\twrites/call\t")
+		for _, x := range r.MCP {
 			fmt.Fprintf(tw, "%d\t%.0f\t%.3f\t%.3f\t%s\t\n", x.Concurrency, x.RPS, x.P50Ms, x.P99Ms, x.tail())
 		}
 		tw.Flush()
@@ -178,11 +172,43 @@ func (r *report) print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  (%s peak RSS %.1f MB, not judged: %s)\n", nameNoAudit, mb, why)
 	}
-	for _, x := range append(r.Results[:len(r.Results):len(r.Results)], r.Drafts...) {
+	for _, x := range r.all() {
 		for _, e := range x.ErrorSamples {
 			fmt.Fprintf(w, "error (%s c=%d %s): %s\n", x.Mode, x.Concurrency, x.Target, e)
 		}
 	}
+}
+
+// printChat prints the chat cells and each proxy's overhead over direct,
+// when the run had any.
+func (r *report) printChat(w io.Writer) {
+	if len(r.Results) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "mode\tconc\ttarget\treq/s\tp50 ms\tp99 ms\tttfb p50\tttfb p99\trequests\terrors\tcpu µs/req\treads/req\twrites/req\t")
+	for _, x := range r.Results {
+		ttfb50, ttfb99 := "-", "-"
+		if x.Mode == "stream" {
+			ttfb50, ttfb99 = fmt.Sprintf("%.3f", x.TTFBP50Ms), fmt.Sprintf("%.3f", x.TTFBP99Ms)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%.3f\t%.3f\t%s\t%s\t%s\t\n", x.Mode, x.Concurrency, x.Target,
+			x.RPS, x.P50Ms, x.P99Ms, ttfb50, ttfb99, x.tail())
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "\noverhead over direct:")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "mode\tconc\tproxy\tp50 +ms\tp99 +ms\treq/s of direct\t")
+	for _, o := range r.Overheads {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%+.3f\t%+.3f\t%.2fx\t\n", o.Mode, o.Concurrency, o.Proxy, o.P50Ms, o.P99Ms, o.RPSOfDirect)
+	}
+	tw.Flush()
+}
+
+// all is every measured row: chat, drafts and MCP.
+func (r *report) all() []result {
+	return slices.Concat(r.Results, r.Drafts, r.MCP)
 }
 
 // tail is a row's last columns: requests, errors and the proxy's CPU and
