@@ -22,8 +22,14 @@ type Governed struct {
 // policy. A refusal is recorded and returned as an *Error; otherwise the
 // caller does its work with the result and then calls End.
 func (s *Server) Govern(ctx context.Context, u Use) (*Governed, error) {
+	return s.govern(ctx, u, "authenticate", "identity", "policy")
+}
+
+// govern runs the named stages for a use, opens its redaction session, and
+// records a refusal.
+func (s *Server) govern(ctx context.Context, u Use, stages ...string) (*Governed, error) {
 	r := s.useRequest(ctx, u, u.Endpoint)
-	err := s.runStages(ctx, r, "authenticate", "identity", "policy")
+	err := s.runStages(ctx, r, stages...)
 	if err == nil {
 		err = s.newRedaction(r)
 	}

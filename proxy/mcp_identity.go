@@ -30,21 +30,7 @@ func (s *Server) GovernWorkspace(ctx context.Context, u Use) (*Governed, error) 
 	if u.CustomerID != "" || u.AccountID != "" {
 		return nil, errInvalidRequest("", "The action %q names no customer; use Govern for one that does.", u.Action)
 	}
-	r := s.useRequest(ctx, u, u.Endpoint)
-	err := s.runStages(ctx, r, "authenticate", "policy")
-	if err == nil {
-		err = s.newRedaction(r)
-	}
-	if err != nil {
-		e := asError(err)
-		r.Status, r.ErrCode = e.Status, e.Code
-		if aerr := s.auditEnd(ctx, r); aerr != nil {
-			e = asError(aerr)
-		}
-		s.logRequest(r, err)
-		return nil, e
-	}
-	return &Governed{s: s, r: r}, nil
+	return s.govern(ctx, u, "authenticate", "policy")
 }
 
 // CheckAs is Check for the caller behind a key rather than a member named
