@@ -7,6 +7,8 @@ import (
 
 	"github.com/crisphq/crisp/api"
 	"github.com/crisphq/crisp/audit"
+	"github.com/crisphq/crisp/config"
+	"github.com/crisphq/crisp/store"
 	"github.com/crisphq/crisp/web"
 )
 
@@ -19,7 +21,18 @@ func (s *Server) newUI() (*web.Server, error) {
 		Store: s.db, AI: s.proxy, Resolver: s.resolver, Audit: s.audit, Catalog: s.defs.catalog,
 		Definitions: web.Definitions{FS: s.defs.fsys, Dir: s.cfg.Dir, Catalog: s.cfg.Catalog, Policies: s.cfg.Policies},
 		Log:         s.log,
+		ConfigKeys:  configuredKeys(s.cfg),
 	})
+}
+
+// configuredKeys are crisp.yaml's keys as the UI lists them (never a hash).
+func configuredKeys(cfg *config.Config) []store.APIKey {
+	out := make([]store.APIKey, 0, len(cfg.Keys))
+	for _, k := range cfg.Keys {
+		out = append(out, store.APIKey{WorkspaceID: cfg.Workspace.ID, ID: k.ID, Name: k.Name, Kind: k.Kind,
+			Member: k.Member, Role: k.Role, Teams: k.Teams, Actions: k.Actions, Prefix: k.Prefix})
+	}
+	return out
 }
 
 // mountUI serves the UI at / (exactly), /ui/ and /static/, and the

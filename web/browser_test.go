@@ -386,6 +386,13 @@ func (f *flow) editor() {
 		t.Error("the editor form was shown to a member")
 	}
 	b.shot("11-editor-member")
+	b.open("/ui/keys")
+	if s := b.text("main"); !strings.Contains(s, "Admins only") {
+		t.Errorf("member on the keys page saw %q", s)
+	}
+	if eval[int](b, `document.querySelectorAll('a[href="/ui/keys"]').length`) != 0 {
+		t.Error("a member's nav links the keys page")
+	}
 
 	b.signOut()
 	b.signIn("ada@acme.example")
@@ -404,6 +411,23 @@ func (f *flow) editor() {
 		t.Errorf("history lacks the diff:\n%s", s)
 	}
 	b.shot("13-history")
+
+	b.open("/ui/keys")
+	b.run(chromedp.SetValue(css("#k-id"), "key_inbox_bot"), chromedp.SetValue(css("#k-kind"), "workflow"),
+		chromedp.SetValue(css("#k-role"), "automation"))
+	b.checkA11y("keys")
+	b.run(chromedp.Click(css("form.editor button[type=submit]")))
+	b.waitFor("the new key", `document.querySelector("#new-key")`)
+	if s := b.text("#new-key"); !strings.Contains(s, "ck_") {
+		t.Errorf("the new key is not shown: %q", s)
+	}
+	b.shot("17-keys")
+	b.open("/ui/policies/acme.rules/edit")
+	b.waitFor("the policy editor", `document.querySelector("#text")`)
+	if s := b.text("main"); !strings.Contains(s, "read-only") {
+		t.Errorf("the embedded policy editor does not say it is read-only:\n%s", s)
+	}
+	b.checkA11y("policy editor")
 
 	b.open("/ui/usage")
 	b.waitFor("the chain check", `document.querySelector("#verify .note.ok")`)

@@ -21,6 +21,9 @@
 //	GET  /ui/catalog/{fields|events}/{name}/edit   admins: the editor (POST saves)
 //	GET  /ui/catalog/history            who changed what, when, the diff
 //	GET  /ui/policies[?member=&customer=&action=&signed=]   rules as written, try it
+//	GET  /ui/policies/{file}/edit       admins: edit a rules file (POST saves)
+//	GET  /ui/keys  POST /ui/keys        admins: list and create crisp keys
+//	POST /ui/keys/{id}/revoke           admins: revoke a stored key
 //	GET  /ui/usage[?filters]            the audit trail; /ui/usage/{id} one record
 //	GET  /ui/usage/verify               chain verification (admins)
 //	GET  /ui/usage/export?format=       jsonl or csv (admins)
@@ -34,8 +37,18 @@
 // JavaScript and htmx); the sign-in form uses a double-submit cookie.
 //
 // Roles: members (any role but admin) view, draft and reply, and see their
-// own AI uses; admins also edit the catalog and review, verify and export
-// the whole audit trail.
+// own AI uses; admins also edit the catalog, the policies and the keys,
+// and review, verify and export the whole audit trail.
+//
+// Keys made here are stored as their prefix and sha256 only (the key is
+// shown once, on the page that made it); crisp.yaml's keys are listed
+// when Options.ConfigKeys carries them. The policy editor compiles the
+// whole policy set with the edited file against the catalog and saves
+// nothing that does not compile; it writes the file only when the
+// definitions are on disk, where the server's watcher reloads it, and
+// refuses with the embedded, read-only example. Every key change and
+// policy edit writes its admin.key or admin.policy audit record first:
+// no audit, no change.
 //
 // The catalog editor changes an entry's description, owner and per-use
 // visibility, asks to confirm an edit that widens a use, writes an

@@ -204,13 +204,14 @@ func (s *Server) commitEdit(ctx context.Context, v *viewer, d *defs, after *cata
 }
 
 // writeFileAtomic replaces path with data: a temporary file beside it,
-// synced, then renamed over it, so a reader never sees half a catalog.
+// synced, then renamed over it, so a reader never sees half a file. The
+// temporary name ends in .tmp, so the policy watcher never reads it.
 func writeFileAtomic(path string, data []byte) error {
 	mode := os.FileMode(0o644)
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".catalog-*.yaml")
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*.tmp")
 	if err != nil {
 		return err
 	}

@@ -246,7 +246,8 @@ func redirect(w http.ResponseWriter, r *http.Request, to, notice, anchor string)
 func flash(r *http.Request) string {
 	f := r.URL.Query().Get("flash")
 	switch f {
-	case "Reply sent.", "Marked resolved.", "Escalated.", "Reopened.", "CSAT saved.", "Saved.", "No changes.":
+	case "Reply sent.", "Marked resolved.", "Escalated.", "Reopened.", "CSAT saved.", "Saved.", "No changes.",
+		"Key revoked.", "Policy saved.":
 		return f
 	}
 	return ""

@@ -23,6 +23,7 @@ type policiesPage struct {
 	Result    *policy.Decision
 	Fields    []fieldVis
 	Error     string
+	Flash     string
 }
 
 type ruleFile struct {
@@ -56,7 +57,7 @@ func (s *Server) policiesPage(w http.ResponseWriter, r *http.Request, v *viewer)
 	ctx := r.Context()
 	q := r.URL.Query()
 	p := policiesPage{Dir: path.Join(s.opts.Definitions.Dir, s.opts.Definitions.Policies), Actions: tryActions,
-		Try: tryForm{Member: v.Member.Email, Action: "ai.draft", Signed: true}}
+		Try: tryForm{Member: v.Member.Email, Action: "ai.draft", Signed: true}, Flash: flash(r)}
 	if s.opts.Definitions.Dir == "" {
 		p.Dir = "configs/" + s.opts.Definitions.Policies + " (embedded)"
 	}

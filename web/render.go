@@ -23,7 +23,7 @@ type pages struct {
 // page is what every template gets.
 type page struct {
 	Title     string
-	Nav       string // the active section: inbox, catalog, policies, usage
+	Nav       string // the active section: inbox, catalog, policies, usage, keys
 	V         *viewer
 	Version   string // static files' fingerprint
 	Workspace string
@@ -33,7 +33,8 @@ type page struct {
 // navOf names the section a page belongs to.
 var navOf = map[string]string{
 	"inbox": "inbox", "catalog": "catalog", "entry": "catalog", "editor": "catalog", "confirm": "catalog",
-	"history": "catalog", "policies": "policies", "usage": "usage", "record": "usage",
+	"history": "catalog", "policies": "policies", "policyedit": "policies", "usage": "usage", "record": "usage",
+	"keys": "keys",
 }
 
 func loadPages(version string) (*pages, error) {

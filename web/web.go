@@ -64,7 +64,11 @@ type Options struct {
 	// definitions.
 	Catalog     *catalog.Catalog
 	Definitions Definitions
-	Log         zerolog.Logger
+	// ConfigKeys are the keys crisp.yaml configures, listed read-only on
+	// the keys page (their Hash is never shown); nil makes the page say
+	// they live in crisp.yaml.
+	ConfigKeys []store.APIKey
+	Log        zerolog.Logger
 	// Now is the clock; nil means time.Now. SessionTTL bounds a session's
 	// life (12h when zero).
 	Now        func() time.Time
@@ -82,6 +86,8 @@ type Server struct {
 	demoOnce sync.Once
 	demo     *demoHint
 	editMu   sync.Mutex // serialises catalog edits
+	keysMu   sync.Mutex // serialises key changes
+	policyMu sync.Mutex // serialises policy edits
 }
 
 // New builds the UI.
@@ -160,6 +166,12 @@ func (s *Server) routes() {
 	m.Handle("POST /ui/catalog/{kind}/{name}/edit", s.admin(s.saveEdit))
 
 	m.Handle("GET /ui/policies", s.member(s.policiesPage))
+	m.Handle("GET /ui/policies/{file}/edit", s.admin(s.policyEditForm))
+	m.Handle("POST /ui/policies/{file}/edit", s.admin(s.savePolicy))
+
+	m.Handle("GET /ui/keys", s.admin(s.keysPage))
+	m.Handle("POST /ui/keys", s.admin(s.createKey))
+	m.Handle("POST /ui/keys/{id}/revoke", s.admin(s.revokeKey))
 
 	m.Handle("GET /ui/usage", s.member(s.usagePage))
 	m.Handle("GET /ui/usage/verify", s.admin(s.verify))
@@ -269,7 +281,7 @@ func (s *Server) guard(h handler, adminOnly bool) http.Handler {
 		}
 		if adminOnly && !v.Admin {
 			s.fail(w, r, v, &httpError{Status: http.StatusForbidden, Title: "Admins only",
-				Message: "Only workspace admins can do this. Members view, draft and reply; ask an admin to change the catalog or review the whole audit trail."})
+				Message: "Only workspace admins can do this. Members view, draft and reply; ask an admin to change the catalog, policies or keys, or to review the whole audit trail."})
 			return
 		}
 		if err := h(w, r, v); err != nil {
