@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -45,4 +47,17 @@ func TestColumnsLastWriteWins(t *testing.T) {
 			t.Fatalf("a newer update lost: %q", c.Email)
 		}
 	})
+}
+
+// TestOutOfRangeNumberRefused keeps an undecodable number out of the store.
+func TestOutOfRangeNumberRefused(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	_, err := db.Apply(context.Background(), "ws", store.Batch{Customers: []store.CustomerUpdate{{ID: "u1",
+		Traits: []store.Trait{{Key: "score", Value: json.Number("1e400")}}}}})
+	if !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("err = %v, want ErrInvalid", err)
+	}
+	if _, err := db.Customer(context.Background(), "ws", "u1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a refused batch left the customer: %v", err)
+	}
 }

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 )
 
@@ -168,6 +170,13 @@ func newTraitRow(kind, subject string, t Trait, defaultAt int64) (traitRow, erro
 	case TraitString, TraitNumber, TraitBool, TraitTime, TraitJSON:
 	default:
 		return traitRow{}, fmt.Errorf("%w: trait %q has unknown type %q", ErrInvalid, t.Key, typ)
+	}
+	// A number no reader can decode (1e400) would make every later read of
+	// its customer or account fail: refuse it at the door.
+	if n, ok := t.Value.(json.Number); ok {
+		if f, err := n.Float64(); err != nil || math.IsInf(f, 0) {
+			return traitRow{}, fmt.Errorf("%w: trait %q is out of range", ErrInvalid, t.Key)
+		}
 	}
 	value, err := encodeJSON("trait "+t.Key, t.Value)
 	if err != nil {
