@@ -135,7 +135,7 @@ func TestDiffFormatGolden(t *testing.T) {
 // TestDiffGit runs real git in a scratch repository.
 func TestDiffGit(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
+		t.Fatalf("git is needed to test catalog diff REV: %v", err)
 	}
 	dir := t.TempDir()
 	git := func(args ...string) {

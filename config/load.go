@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/crisphq/crisp/suggest"
 )
 
 // Problem is one thing wrong with a configuration file.
@@ -169,7 +171,7 @@ func (l *loader) checkKnown(n *yaml.Node, t reflect.Type, field string) {
 			ft, ok := fields[key.Value]
 			l.paths[key.Line] = join(field, key.Value)
 			if !ok {
-				l.add(key.Line, join(field, key.Value), "unknown key%s", suggest(key.Value, fields))
+				l.add(key.Line, join(field, key.Value), "unknown key%s", didYouMean(key.Value, fields))
 				continue
 			}
 			l.checkKnown(val, ft, join(field, key.Value))
@@ -229,10 +231,10 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 	return out
 }
 
-func suggest(key string, fields map[string]reflect.Type) string {
+func didYouMean(key string, fields map[string]reflect.Type) string {
 	best, bestD := "", 4
 	for name := range fields {
-		if d := editDistance(key, name); d < len(key) && (d < bestD || (d == bestD && name < best)) {
+		if d := suggest.Distance(key, name, bestD); d < len(key) && (d < bestD || (d == bestD && name < best)) {
 			best, bestD = name, d
 		}
 	}
@@ -240,26 +242,6 @@ func suggest(key string, fields map[string]reflect.Type) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func join(field, key string) string {

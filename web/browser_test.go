@@ -209,9 +209,6 @@ type flow struct {
 }
 
 func TestBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser suite")
-	}
 	fake := providertest.New()
 	t.Cleanup(fake.Close)
 	gate := make(chan struct{})
