@@ -4,25 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/crisphq/crisp/httperr"
 )
 
-// Error is a refusal with what the caller may read (Message: never a key
-// or a value the caller may not see) apart from what only the log sees.
-type Error struct {
-	Status  int
-	Code    string
-	Message string
-	Cause   error
-}
-
-func (e *Error) Error() string {
-	if e.Cause != nil {
-		return e.Code + ": " + e.Message + ": " + e.Cause.Error()
-	}
-	return e.Code + ": " + e.Message
-}
-
-func (e *Error) Unwrap() error { return e.Cause }
+// Error is the API's refusal; see package httperr.
+type Error = httperr.Error
 
 func errBadRequest(format string, args ...any) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: "invalid_request_error", Message: fmt.Sprintf(format, args...)}
@@ -71,12 +58,5 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		h.opts.Log.Debug().Str("path", r.URL.Path).Int("status", e.Status).Str("code", e.Code).Msg("api refused")
 	}
-	var body struct {
-		Error struct {
-			Message string `json:"message"`
-			Code    string `json:"code"`
-		} `json:"error"`
-	}
-	body.Error.Message, body.Error.Code = e.Message, e.Code
-	writeJSON(w, e.Status, body)
+	httperr.Write(w, e)
 }

@@ -1,30 +1,15 @@
 package segment
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
+
+	"github.com/crisphq/crisp/httperr"
 )
 
-// Error is a refusal with what the caller may read (Message, never a write
-// key or a value) apart from what only the log sees (Cause).
-type Error struct {
-	Status  int
-	Code    string
-	Message string
-	Cause   error
-}
-
-func (e *Error) Error() string {
-	if e.Cause != nil {
-		return e.Code + ": " + e.Message + ": " + e.Cause.Error()
-	}
-	return e.Code + ": " + e.Message
-}
-
-func (e *Error) Unwrap() error { return e.Cause }
+// Error is the tracking API's refusal; see package httperr.
+type Error = httperr.Error
 
 func errBadRequest(format string, args ...any) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: "invalid_request_error", Message: fmt.Sprintf(format, args...)}
@@ -64,24 +49,10 @@ func asError(err error) *Error {
 	return errInternal(err)
 }
 
-type errorBody struct {
-	Error struct {
-		Message string `json:"message"`
-		Code    string `json:"code"`
-	} `json:"error"`
-}
-
 // writeError answers {"error":{"message":…,"code":…}}.
 func writeError(w http.ResponseWriter, e *Error) {
-	var body errorBody
-	body.Error.Message, body.Error.Code = e.Message, e.Code
-	b, _ := json.Marshal(body) // two strings always marshal
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
 	if e.Status == http.StatusMethodNotAllowed {
-		h.Set("Allow", http.MethodPost)
+		w.Header().Set("Allow", http.MethodPost)
 	}
-	w.WriteHeader(e.Status)
-	_, _ = w.Write(b)
+	httperr.Write(w, e)
 }
