@@ -76,7 +76,7 @@ func (s *Server) serveDraft(w http.ResponseWriter, hr *http.Request) {
 	stream := req.Stream || strings.Contains(hr.Header.Get("Accept"), "text/event-stream")
 	sw, onDelta := streamer(w, stream)
 	res, err := s.Draft(hr.Context(), *u, req.DraftRequest, onDelta)
-	finish(w, sw, res, err, func() any { return res })
+	finish(w, sw, err, func() any { return res })
 }
 
 // serveAsk is POST /api/v1/ask.
@@ -95,7 +95,7 @@ func (s *Server) serveAsk(w http.ResponseWriter, hr *http.Request) {
 	stream := req.Stream || strings.Contains(hr.Header.Get("Accept"), "text/event-stream")
 	sw, onDelta := streamer(w, stream)
 	res, err := s.Ask(hr.Context(), *u, req.Question, onDelta)
-	finish(w, sw, res, err, func() any { return res })
+	finish(w, sw, err, func() any { return res })
 }
 
 // apiStream answers a draft or a question as SSE, started lazily on the
@@ -129,7 +129,7 @@ func streamer(w http.ResponseWriter, stream bool) (*apiStream, func(string) erro
 // finish writes the result: a JSON body, or (once a stream started) an
 // error event or the done event, which carries the result without the text
 // the deltas already gave.
-func finish(w http.ResponseWriter, a *apiStream, _ any, err error, body func() any) {
+func finish(w http.ResponseWriter, a *apiStream, err error, body func() any) {
 	if a == nil || a.sw == nil {
 		if err != nil {
 			writeError(w, dialectOpenAI, asError(err))

@@ -60,10 +60,9 @@ func (s *Server) Check(ctx context.Context, ws string, cr CheckRequest) (policy.
 // serveCheck is POST /api/v1/policy/check: any key of the workspace may ask,
 // since a decision names visibilities, never values.
 func (s *Server) serveCheck(w http.ResponseWriter, hr *http.Request) {
-	key := keys.FromHeaders(hr.Header.Get("Authorization"), hr.Header.Get("X-Api-Key"))
-	caller, err := s.opts.Keys.Authenticate(hr.Context(), key)
+	caller, err := s.caller(hr.Context(), hr)
 	if err != nil {
-		writeError(w, dialectOpenAI, errInvalidKey(err))
+		writeError(w, dialectOpenAI, asError(err))
 		return
 	}
 	var cr CheckRequest

@@ -51,9 +51,14 @@ func (s *Server) identify(ctx context.Context, r *Request) error {
 	if userID == "" {
 		userID = r.Identity.Subject // the token names the customer
 	}
-	sub, err := s.opts.Resolver.Resolve(ctx, r.Caller.Workspace, userID, h.Get(headerAccountID))
+	return s.resolve(ctx, r, userID, h.Get(headerAccountID))
+}
+
+// resolve finds the customer and account a request is about.
+func (s *Server) resolve(ctx context.Context, r *Request, customerID, accountID string) error {
+	sub, err := s.opts.Resolver.Resolve(ctx, r.Caller.Workspace, customerID, accountID)
 	if errors.Is(err, identity.ErrNotMember) {
-		return errInvalidRequest("", "The customer %q does not belong to the account %q.", userID, h.Get(headerAccountID))
+		return errInvalidRequest("", "The customer %q does not belong to the account %q.", customerID, accountID)
 	}
 	if err != nil {
 		// The store failed: nothing about this customer can be decided, so
@@ -79,14 +84,5 @@ func (s *Server) identifyUse(ctx context.Context, r *Request, u *Use) error {
 	if !r.Identity.Verified && s.opts.RequireSigned {
 		return errIdentityUnverified(r.Identity.Reason)
 	}
-	sub, err := s.opts.Resolver.Resolve(ctx, r.Caller.Workspace, u.CustomerID, u.AccountID)
-	if errors.Is(err, identity.ErrNotMember) {
-		return errInvalidRequest("", "The customer %q does not belong to the account %q.", u.CustomerID, u.AccountID)
-	}
-	if err != nil {
-		return &Error{Status: 503, Type: "api_error", Code: "unavailable",
-			Message: "Crisp cannot resolve the customer right now; nothing was sent to a provider.", Cause: err}
-	}
-	r.Subject = sub
-	return nil
+	return s.resolve(ctx, r, u.CustomerID, u.AccountID)
 }

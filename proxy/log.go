@@ -2,9 +2,7 @@ package proxy
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"math/rand/v2"
-	"strconv"
 	"time"
 )
 
@@ -67,7 +65,3 @@ func (s *Server) logRequest(r *Request, err error) {
 
 // msf is a duration in milliseconds with microsecond precision.
 func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/crisphq/crisp/keys"
 	"github.com/crisphq/crisp/providers/openaiwire"
 )
 
@@ -12,10 +11,9 @@ import (
 func (s *Server) serveModels(w http.ResponseWriter, hr *http.Request) {
 	r := &Request{ID: newRequestID(), Start: s.now(), Endpoint: "models", HTTP: hr, Header: w.Header(), dialect: dialectOpenAI}
 	r.Header.Set("X-Request-Id", r.ID)
-	key := keys.FromHeaders(hr.Header.Get("Authorization"), hr.Header.Get("X-Api-Key"))
-	caller, err := s.opts.Keys.Authenticate(hr.Context(), key)
+	caller, err := s.caller(hr.Context(), hr)
 	if err != nil {
-		e := errInvalidKey(err)
+		e := asError(err)
 		r.Status, r.ErrCode = e.Status, e.Code
 		writeError(w, r.dialect, e)
 		s.logRequest(r, e)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/crisphq/crisp/catalog"
@@ -147,5 +148,5 @@ func (r *Request) manifest() {
 	for _, c := range r.Redactions {
 		n += c
 	}
-	r.Header.Set("X-Crisp-Redactions", itoa(n))
+	r.Header.Set("X-Crisp-Redactions", strconv.Itoa(n))
 }

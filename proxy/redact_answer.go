@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -276,7 +277,7 @@ func (f *redactFilter) flushChoice(idx string, tmpl sse.Event, emit func(sse.Eve
 			"created": gjson.GetBytes(tmpl.Data, "created").Int(), "model": gjson.GetBytes(tmpl.Data, "model").Str,
 			"choices": []any{map[string]any{"index": gjson.Parse(idx).Int(), "delta": delta, "finish_reason": nil}},
 		}
-		data, err := jsonMarshal(chunk)
+		data, err := json.Marshal(chunk)
 		if err != nil {
 			return err
 		}

@@ -28,15 +28,9 @@ func (s *Server) authenticate(ctx context.Context, r *Request) error {
 		}
 		return nil
 	}
-	key := keys.FromHeaders(r.HTTP.Header.Get("Authorization"), r.HTTP.Header.Get("X-Api-Key"))
-	caller, err := s.opts.Keys.Authenticate(ctx, key)
+	caller, err := s.caller(ctx, r.HTTP)
 	if err != nil {
-		if errors.Is(err, keys.ErrUnknown) {
-			return errInvalidKey(nil)
-		}
-		// The key store failed: fail closed, but say it is ours, not theirs.
-		return &Error{Status: 503, Type: "api_error", Code: "unavailable",
-			Message: "Crisp cannot check keys right now; nothing was sent to a provider.", Cause: err}
+		return err
 	}
 	r.Caller = caller
 	r.Action = r.HTTP.Header.Get("X-Crisp-Action")
@@ -51,6 +45,22 @@ func (s *Server) authenticate(ctx context.Context, r *Request) error {
 		return errPolicyDenied("The key %s may not use the action %q.", caller.KeyID, r.Action)
 	}
 	return nil
+}
+
+// caller finds who is behind the key a request presents: 401 for a key
+// that matches nothing, 503 when the key store cannot answer (fail closed,
+// but say it is ours, not theirs).
+func (s *Server) caller(ctx context.Context, hr *http.Request) (*keys.Caller, error) {
+	key := keys.FromHeaders(hr.Header.Get("Authorization"), hr.Header.Get("X-Api-Key"))
+	c, err := s.opts.Keys.Authenticate(ctx, key)
+	if errors.Is(err, keys.ErrUnknown) {
+		return nil, errInvalidKey(nil)
+	}
+	if err != nil {
+		return nil, &Error{Status: 503, Type: "api_error", Code: "unavailable",
+			Message: "Crisp cannot check keys right now; nothing was sent to a provider.", Cause: err}
+	}
+	return c, nil
 }
 
 // parse reads the body once, within the size limit, and picks out the few

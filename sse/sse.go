@@ -216,19 +216,10 @@ func (w *Writer) Flush() error {
 
 // Write sends one event and flushes it.
 func (w *Writer) Write(ev *Event) error {
-	w.buf = ev.AppendTo(w.buf[:0])
-	if w.Hash != nil {
-		w.Hash.Write(w.buf)
+	if err := w.Buffer(ev); err != nil {
+		return err
 	}
-	n, err := w.w.Write(w.buf)
-	w.N += int64(n)
-	if err != nil {
-		return fmt.Errorf("sse write: %w", err)
-	}
-	if err := w.rc.Flush(); err != nil {
-		return fmt.Errorf("sse flush: %w", err)
-	}
-	return nil
+	return w.Flush()
 }
 
 // Data builds an event carrying data only.
