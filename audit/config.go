@@ -56,6 +56,27 @@ type Config struct {
 	// StaleAfter is how long a crisp process sharing the database may be
 	// silent before its pending uses are recorded as interrupted. Default 30s.
 	StaleAfter time.Duration `yaml:"stale_after"`
+	// Journal is where a use's audit record is made durable first: a local
+	// append-only file, one write per record, from which the group-commit
+	// writer chains records into the database behind the request (and the
+	// next start replays after a crash). Default: beside a SQLite database
+	// (crisp.db-audit/); "off" writes straight to the database, which is
+	// the default on PostgreSQL, where replicas may not keep their disks.
+	Journal string `yaml:"journal"`
+}
+
+// JournalDir is the journal folder for a database at dbPath (a SQLite
+// file; "" for PostgreSQL): "" when records go straight to the database.
+func (c Config) JournalDir(dbPath string) string {
+	switch {
+	case c.Journal == "off":
+		return ""
+	case c.Journal != "":
+		return c.Journal
+	case dbPath != "":
+		return dbPath + "-audit"
+	}
+	return ""
 }
 
 // Secret is a configuration value that never prints.

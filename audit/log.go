@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -75,6 +76,16 @@ type Options struct {
 	FailOpen bool
 	// ReadOnly opens for review (the CLI): no writer, no recovery.
 	ReadOnly bool
+	// Journal is a folder for the local write-ahead journal (see
+	// journal.go): uses become durable with a file append and reach the
+	// database behind the request. "" writes straight to the database, as
+	// does a journal another live process owns.
+	Journal string
+	// JournalSegmentSize bounds one journal segment. Default 8 MiB.
+	JournalSegmentSize int64
+	// JournalDelay is how long the writer gathers journaled records into
+	// one commit. Default 20ms; Sync (every review read) cuts it short.
+	JournalDelay time.Duration
 }
 
 func (o *Options) defaults() {
@@ -105,6 +116,9 @@ func (o *Options) defaults() {
 	if o.StaleAfter <= 0 {
 		o.StaleAfter = 30 * time.Second
 	}
+	if o.JournalDelay <= 0 {
+		o.JournalDelay = 20 * time.Millisecond
+	}
 }
 
 // Log is a workspace-chained audit log over a store. Begin, Finish and
@@ -125,12 +139,20 @@ type Log struct {
 	pendMu  sync.Mutex
 	pending map[string]pendingUse
 
+	// j is the local journal, nil when records go straight to the
+	// database. failing is set while the writer cannot commit what the
+	// journal holds: new uses are refused until it can.
+	j        *journal
+	failing  atomic.Bool
+	stopping atomic.Bool
+
 	w writerState // owned by the writer goroutine
 }
 
 type pendingUse struct {
-	ws string
-	at time.Time
+	ws  string
+	at  time.Time
+	seg uint64 // the journal segment holding its begin line
 }
 
 // Open starts a Log over db. Unless opts.ReadOnly, it registers this
@@ -150,7 +172,22 @@ func Open(ctx context.Context, db *store.DB, opts Options) (*Log, error) {
 		l.log.Warn().Msg("audit.fail_open is set: AI requests proceed even when their audit record cannot be written")
 	}
 	l.w = newWriterState(opts.Now())
-	if err := l.start(ctx); err != nil {
+	var replay []uint64
+	if opts.Journal != "" {
+		j, segs, err := openJournal(opts.Journal, opts.JournalSegmentSize)
+		switch {
+		case errors.Is(err, errJournalBusy):
+			l.log.Info().Str("journal", opts.Journal).Msg("audit journal owned by another crisp process; this one writes straight to the database")
+		case err != nil:
+			return nil, err
+		default:
+			l.j, replay = j, segs
+		}
+	}
+	if err := l.start(ctx, replay); err != nil {
+		if l.j != nil {
+			l.j.unlock()
+		}
 		return nil, err
 	}
 	l.q = make(chan *op, opts.QueueSize)
@@ -169,10 +206,25 @@ func (l *Log) Close() error {
 		return l.err
 	}
 	l.closed = true
+	l.stopping.Store(true)
 	close(l.q)
 	l.mu.Unlock()
 	<-l.done
 	return l.err
+}
+
+// Sync returns once every record handed to the log before it was called is
+// in the database, so a read that follows sees it. Without a journal that
+// is already so when Finish or Append returns.
+func (l *Log) Sync(ctx context.Context) error {
+	if l.j == nil {
+		return nil
+	}
+	err := l.do(ctx, &op{fn: func(context.Context) error { return nil }})
+	if errors.Is(err, ErrClosed) {
+		return nil
+	}
+	return err
 }
 
 // PublicKey returns the checkpoint signing key's public half, or nil.
@@ -207,6 +259,9 @@ func (l *Log) BeginAsync(ctx context.Context, r Record) (id string, wait func() 
 		return "", func() error { return err }
 	}
 	body, _ := json.Marshal(r) // canonical: never fails
+	if l.j != nil {
+		return l.beginJournaled(r, body)
+	}
 	o := &op{intent: &store.AuditIntent{WorkspaceID: r.Workspace, ID: r.ID, Owner: l.owner, At: r.Time, Body: string(body)},
 		done: make(chan error, 1)}
 	l.pendMu.Lock()
@@ -246,6 +301,13 @@ func (l *Log) Finish(ctx context.Context, id string, r Record) error {
 	if err := r.validate(); err != nil {
 		return err
 	}
+	if l.j != nil {
+		if err := l.chainJournaled(ctx, &r, journalEnd, p.seg); err != nil {
+			return err // the intent stays; Close records it as interrupted
+		}
+		l.forget(id)
+		return nil
+	}
 	o := l.appendOp(&r, store.AuditFinish)
 	if err := l.do(context.WithoutCancel(ctx), o); err != nil {
 		return err // the intent stays; Close records it as interrupted
@@ -265,6 +327,12 @@ func (l *Log) Append(ctx context.Context, r Record) (string, error) {
 	l.stamp(&r)
 	if err := r.validate(); err != nil {
 		return "", err
+	}
+	if l.j != nil {
+		if err := l.chainJournaled(ctx, &r, journalAppend); err != nil {
+			return "", err
+		}
+		return r.ID, nil
 	}
 	if err := l.do(ctx, l.appendOp(&r, store.AuditPlain)); err != nil {
 		return "", err

@@ -111,6 +111,9 @@ func (f Filter) store(ascending bool) store.AuditFilter {
 // List returns one page of f.Workspace's records, newest first, and the
 // cursor of the next page ("" at the end).
 func (l *Log) List(ctx context.Context, f Filter) ([]Record, string, error) {
+	if err := l.Sync(ctx); err != nil {
+		return nil, "", err
+	}
 	rows, next, err := l.db.ListAudit(ctx, f.Workspace, f.store(false))
 	if err != nil {
 		return nil, "", wrapStore(err)
@@ -128,6 +131,9 @@ func (l *Log) List(ctx context.Context, f Filter) ([]Record, string, error) {
 
 // Get returns one record of workspace ws by id, or ErrNotFound.
 func (l *Log) Get(ctx context.Context, ws, id string) (Record, error) {
+	if err := l.Sync(ctx); err != nil {
+		return Record{}, err
+	}
 	row, err := l.db.AuditRecord(ctx, ws, id)
 	if err != nil {
 		return Record{}, wrapStore(err)
@@ -166,6 +172,9 @@ const (
 // the chain from an unfiltered export) or CSV (a header, then a row per
 // record; lists joined with ";", redactions as name=count).
 func (l *Log) Export(ctx context.Context, ws string, f Filter, format string, w io.Writer) error {
+	if err := l.Sync(ctx); err != nil {
+		return err
+	}
 	f.Workspace, f.Limit = ws, store.MaxAuditLimit
 	var emit func(Record) error
 	var flush func() error

@@ -45,6 +45,9 @@ var errStop = errors.New("stop")
 // fit. An error means the check could not run, not that the chain is bad.
 func (l *Log) Verify(ctx context.Context, ws string) (VerifyResult, error) {
 	v := VerifyResult{Workspace: ws, OK: true, Warnings: []string{}}
+	if err := l.Sync(ctx); err != nil {
+		return v, err
+	}
 	cps, err := l.db.AuditCheckpoints(ctx, ws)
 	if err != nil {
 		return v, fmt.Errorf("audit: verify: %w", err)

@@ -23,6 +23,9 @@ type op struct {
 	fn      func(ctx context.Context) error
 	done    chan error
 	skipped bool // set by the writer before done is answered
+	// segs are the journal segments whose lines this record settles once
+	// it is committed (journal mode only).
+	segs []uint64
 }
 
 // writerState is touched only by the writer goroutine (and by Open before
@@ -37,8 +40,9 @@ func newWriterState(now time.Time) writerState {
 	return writerState{since: map[string]int{}, lastCP: map[string]time.Time{}, lastPrune: now}
 }
 
-// start does Open's upkeep before the writer goroutine exists.
-func (l *Log) start(ctx context.Context) error {
+// start does Open's upkeep before the writer goroutine exists, replaying
+// the journal segments a previous owner left.
+func (l *Log) start(ctx context.Context, replay []uint64) error {
 	now := l.opts.Now()
 	if err := l.db.AuditHeartbeat(ctx, l.owner, now); err != nil {
 		return fmt.Errorf("audit: register writer: %w", err)
@@ -48,6 +52,11 @@ func (l *Log) start(ctx context.Context) error {
 	}
 	if _, err := l.recover(ctx, false); err != nil {
 		return err
+	}
+	if l.j != nil && len(replay) > 0 {
+		if err := l.replayJournal(ctx, replay); err != nil {
+			return err
+		}
 	}
 	wss, err := l.db.AuditWorkspaces(ctx)
 	if err != nil {
@@ -95,11 +104,18 @@ func (l *Log) run() {
 }
 
 // fill adds what is already queued, up to MaxBatch, waiting up to MaxDelay
-// for more. It reports false once q is closed and empty.
+// for more (with a journal, up to JournalDelay: its records are durable
+// already, so waiting costs no caller anything and a larger batch costs the
+// database less per record). A Sync ends the wait. It reports false once q
+// is closed and empty.
 func (l *Log) fill(batch []*op) ([]*op, bool) {
+	delay := l.opts.MaxDelay
+	if l.j != nil {
+		delay = max(delay, l.opts.JournalDelay)
+	}
 	var deadline <-chan time.Time
-	if l.opts.MaxDelay > 0 {
-		t := time.NewTimer(l.opts.MaxDelay)
+	if delay > 0 && batch[0].fn == nil {
+		t := time.NewTimer(delay)
 		defer t.Stop()
 		deadline = t.C
 	}
@@ -110,6 +126,9 @@ func (l *Log) fill(batch []*op) ([]*op, bool) {
 				return batch, false
 			}
 			batch = append(batch, o)
+			if o.fn != nil {
+				return batch, true
+			}
 			continue
 		default:
 		}
@@ -122,6 +141,9 @@ func (l *Log) fill(batch []*op) ([]*op, bool) {
 				return batch, false
 			}
 			batch = append(batch, o)
+			if o.fn != nil {
+				return batch, true
+			}
 		case <-deadline:
 			return batch, true
 		}
@@ -149,9 +171,7 @@ func (l *Log) commit(batch []*op) {
 		}
 	}
 	if len(w.Intents)+len(w.Appends) > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), l.opts.WriteTimeout)
-		res, err := l.db.WriteAudit(ctx, w)
-		cancel()
+		res, err := l.write(w)
 		if err != nil {
 			l.log.Error().Err(err).Int("intents", len(w.Intents)).Int("records", len(w.Appends)).Msg("audit write failed")
 			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -161,6 +181,9 @@ func (l *Log) commit(batch []*op) {
 				o.skipped = res.Skipped[i]
 				if !o.skipped {
 					l.w.since[o.app.Row.WorkspaceID]++
+				}
+				if len(o.segs) > 0 {
+					l.j.release(o.segs...)
 				}
 			}
 		}
@@ -211,6 +234,9 @@ func (l *Log) shutdown() error {
 	n, err := l.recover(ctx, true)
 	if n > 0 {
 		l.log.Warn().Int("records", n).Msg("audit recorded uses still pending at close as interrupted")
+	}
+	if l.j != nil {
+		err = errors.Join(err, l.drainJournal(ctx))
 	}
 	for ws, since := range l.w.since {
 		if since > 0 {

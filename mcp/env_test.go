@@ -3,6 +3,7 @@ package mcp_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -224,9 +226,17 @@ func readAudit(t testing.TB, dsn, id string) audit.Record {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	rec, err := l.Get(ctx, "acme", id)
-	if err != nil {
-		t.Fatalf("audit record %s: %v", id, err)
+	// The crisp under test chains records behind the response (its
+	// journal holds them first): another process sees them a moment later.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rec, err := l.Get(ctx, "acme", id)
+		if err == nil {
+			return rec
+		}
+		if !errors.Is(err, audit.ErrNotFound) || time.Now().After(deadline) {
+			t.Fatalf("audit record %s: %v", id, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	return rec
 }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -13,7 +15,6 @@ import (
 	"github.com/crisphq/crisp/audit"
 	"github.com/crisphq/crisp/providers/providertest"
 	"github.com/crisphq/crisp/server/servertest"
-	"github.com/crisphq/crisp/store"
 )
 
 // readAudit opens crisp's database and returns the record with id.
@@ -27,18 +28,26 @@ func readAudit(t *testing.T, crisp *servertest.Crisp, id string) audit.Record {
 }
 
 func tryReadAudit(crisp *servertest.Crisp, id string) (audit.Record, error) {
-	ctx := context.Background()
-	db, err := store.Open(ctx, crisp.DSN)
+	// Through the review API, as an admin: it reads what the running
+	// crisp has recorded, including records its journal has not yet
+	// handed to the database.
+	req, err := http.NewRequest("GET", crisp.URL+"/api/v1/audit/"+id, nil)
 	if err != nil {
 		return audit.Record{}, err
 	}
-	defer db.Close()
-	l, err := audit.Open(ctx, db, audit.Options{ReadOnly: true})
+	req.Header.Set("Authorization", "Bearer "+servertest.AdminKey)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return audit.Record{}, err
 	}
-	defer l.Close()
-	return l.Get(ctx, "acme", id)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return audit.Record{}, fmt.Errorf("GET /api/v1/audit/%s: %d %s", id, resp.StatusCode, body)
+	}
+	var rec audit.Record
+	err = json.Unmarshal(body, &rec)
+	return rec, err
 }
 
 // TestAuditEveryUse: success, stream, refusal, upstream failure and a
@@ -150,21 +159,14 @@ func TestAuditClientGone(t *testing.T) {
 }
 
 // TestAuditUnavailable fails closed: with the trail unwritable, no request
-// reaches the provider and callers get 503 audit_unavailable.
+// reaches the provider and callers get 503 audit_unavailable. Here the
+// records go straight to the database (journal off), so the first request
+// already finds it broken.
 func TestAuditUnavailable(t *testing.T) {
 	fake := providertest.New()
 	defer fake.Close()
-	crisp := servertest.Start(t, servertest.Config(fake.URL(), ""))
-	db, err := sql.Open("sqlite", strings.TrimPrefix(crisp.DSN, "sqlite:"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, stmt := range []string{"DROP TABLE audit_intents", "DROP TABLE audit_records"} {
-		if _, err := db.Exec(stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
+	crisp := servertest.Start(t, servertest.Config(fake.URL(), "")+"audit: {journal: \"off\"}\n")
+	execSQL(t, crisp, "DROP TABLE audit_intents", "DROP TABLE audit_records")
 	resp := crisp.Do(t, "POST", "/v1/chat/completions", servertest.SupportKey, goodBody)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -173,5 +175,77 @@ func TestAuditUnavailable(t *testing.T) {
 	}
 	if len(fake.Received()) != 0 {
 		t.Fatal("a request reached the provider without an audit record")
+	}
+}
+
+// TestAuditDatabaseAway is the default set-up (the journal beside the
+// SQLite file) losing its database: a use the journal already holds may
+// complete, new uses are refused with 503 once the writer has seen the
+// failure, none of those reaches the provider, and when the database is
+// back every completed use is in the chain.
+func TestAuditDatabaseAway(t *testing.T) {
+	fake := providertest.New()
+	defer fake.Close()
+	crisp := servertest.Start(t, servertest.Config(fake.URL(), ""))
+	execSQL(t, crisp, "ALTER TABLE audit_records RENAME TO audit_records_away")
+
+	var completed []string
+	refused := false
+	for i := 0; i < 200 && !refused; i++ {
+		before := len(fake.Received())
+		resp := crisp.Do(t, "POST", "/v1/chat/completions", servertest.SupportKey, goodBody)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == 200:
+			completed = append(completed, resp.Header.Get("X-Crisp-Audit-Id"))
+		case resp.StatusCode == 503 && strings.Contains(string(body), `"code":"audit_unavailable"`):
+			refused = true
+			if len(fake.Received()) != before {
+				t.Fatal("a refused request reached the provider")
+			}
+		default:
+			t.Fatalf("got %d %s", resp.StatusCode, body)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !refused {
+		t.Fatal("requests kept going while the audit database was away")
+	}
+
+	execSQL(t, crisp, "ALTER TABLE audit_records_away RENAME TO audit_records")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp := crisp.Do(t, "POST", "/v1/chat/completions", servertest.SupportKey, goodBody)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			completed = append(completed, resp.Header.Get("X-Crisp-Audit-Id"))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d after the database came back", resp.StatusCode)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, id := range completed {
+		if r := readAudit(t, crisp, id); r.Status != 200 {
+			t.Fatalf("record %s: %+v", id, r)
+		}
+	}
+}
+
+// execSQL runs statements on crisp's SQLite database from outside.
+func execSQL(t *testing.T, crisp *servertest.Crisp, stmts ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", strings.TrimPrefix(crisp.DSN, "sqlite:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, stmt := range stmts {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -139,6 +139,7 @@ func openAudit(ctx context.Context, db *store.DB, cfg *config.Config, log zerolo
 	if cfg.Audit.FailOpen {
 		log.Warn().Msg("AUDIT FAIL-OPEN: AI requests will go on even when their audit record cannot be written")
 	}
+	opts.Journal = cfg.Audit.JournalDir(db.Path())
 	l, err := audit.Open(ctx, db, opts)
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)

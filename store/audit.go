@@ -62,6 +62,10 @@ const (
 	// transaction is the one that removes the intent, so two writers
 	// recovering at once record it once.
 	AuditRecover
+	// AuditReplay appends a record unless one with its id already exists:
+	// replaying a local journal after a crash, where some of its records
+	// may have been committed before the crash and some not.
+	AuditReplay
 )
 
 // AuditAppend is one record to chain.
@@ -268,24 +272,30 @@ func (w *writer) auditChain(ctx context.Context, all []AuditAppend, idx []int, r
 // auditSkips removes the intents of finish and recover appends and marks
 // the appends the modes say to skip.
 func (w *writer) auditSkips(ctx context.Context, all []AuditAppend, idx []int, res *AuditWriteResult) error {
-	var ids []any
+	var ids, orphans []any
 	for _, i := range idx {
-		if all[i].Mode != AuditPlain {
+		switch all[i].Mode {
+		case AuditPlain:
+		case AuditReplay:
+			orphans = append(orphans, all[i].Row.ID)
+		default:
 			ids = append(ids, all[i].Row.ID)
 		}
 	}
-	if len(ids) == 0 {
+	if len(ids)+len(orphans) == 0 {
 		return nil
 	}
-	removed, err := w.idSet(ctx, sqlClearIntent, ids)
-	if err != nil {
-		return fmt.Errorf("store: clear audit intents: %w", err)
+	removed := map[string]bool{}
+	if len(ids) > 0 {
+		var err error
+		if removed, err = w.idSet(ctx, sqlClearIntent, ids); err != nil {
+			return fmt.Errorf("store: clear audit intents: %w", err)
+		}
 	}
-	var orphans []any
 	for _, i := range idx {
 		a := all[i]
 		switch {
-		case a.Mode == AuditPlain || removed[a.Row.ID]:
+		case a.Mode == AuditPlain || a.Mode == AuditReplay || removed[a.Row.ID]:
 		case a.Mode == AuditRecover:
 			res.Skipped[i] = true
 		default:
@@ -300,7 +310,7 @@ func (w *writer) auditSkips(ctx context.Context, all []AuditAppend, idx []int, r
 		return fmt.Errorf("store: look up audit records: %w", err)
 	}
 	for _, i := range idx {
-		if all[i].Mode == AuditFinish && recorded[all[i].Row.ID] {
+		if m := all[i].Mode; (m == AuditFinish || m == AuditReplay) && recorded[all[i].Row.ID] {
 			res.Skipped[i] = true
 		}
 	}

@@ -39,6 +39,7 @@ var (
 // PostgreSQL both are the same pool.
 type DB struct {
 	engine string
+	path   string  // the SQLite file; "" on PostgreSQL
 	w      *sql.DB // writes and write transactions
 	r      *sql.DB // reads
 	now    func() time.Time
@@ -115,7 +116,7 @@ func openSQLite(path string) (*DB, error) {
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxLifetime(0)
 	r.SetConnMaxIdleTime(0)
-	return &DB{engine: EngineSQLite, w: w, r: r, now: time.Now}, nil
+	return &DB{engine: EngineSQLite, path: path, w: w, r: r, now: time.Now}, nil
 }
 
 func openPostgres(dsn string) (*DB, error) {
@@ -134,6 +135,9 @@ func openPostgres(dsn string) (*DB, error) {
 
 // Engine reports "sqlite" or "postgres".
 func (db *DB) Engine() string { return db.engine }
+
+// Path is the SQLite database file, or "" on PostgreSQL.
+func (db *DB) Path() string { return db.path }
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {

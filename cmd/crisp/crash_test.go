@@ -24,29 +24,44 @@ import (
 // TestCrashLosesNoCompletedRecord kills a real crisp process with SIGKILL
 // under load and checks that every request whose response had completed
 // has its audit record in an intact chain: a response is never completed
-// before its record is durable.
+// before its record is durable. With the journal (the default on SQLite)
+// the records the kill caught in the journal reach the chain when crisp
+// starts again; with journal: off they are in the database already.
 func TestCrashLosesNoCompletedRecord(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "crisp")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
+	for _, tc := range []struct{ name, audit string }{
+		{"journal", ""},
+		{"database", "audit: {journal: \"off\"}\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { crashUnderLoad(t, bin, tc.audit) })
+	}
+}
+
+func crashUnderLoad(t *testing.T, bin, auditYAML string) {
 	fake := providertest.New()
 	defer fake.Close()
 
 	dir := t.TempDir()
 	dsn := "sqlite:" + filepath.Join(dir, "crisp.db")
-	writeCrashConfig(t, dir, fake.URL())
+	writeCrashConfig(t, dir, fake.URL(), auditYAML)
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "serve", "--config", dir, "--db", dsn, "--addr", addr)
-	logs, _ := os.Create(filepath.Join(dir, "crisp.log"))
-	defer logs.Close()
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "serve", "--config", dir, "--db", dsn, "--addr", addr)
+		logs, _ := os.OpenFile(filepath.Join(dir, "crisp.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		t.Cleanup(func() { logs.Close() })
+		cmd.Stdout, cmd.Stderr = logs, logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill() })
+		waitReady(t, "http://"+addr)
+		return cmd
 	}
-	defer cmd.Process.Kill()
-	waitReady(t, "http://"+addr)
+	cmd := start()
 
 	// Load from 8 clients until the kill; keep the audit ids of every
 	// response that completed (a whole body, or a stream to [DONE]).
@@ -76,6 +91,21 @@ func TestCrashLosesNoCompletedRecord(t *testing.T) {
 	wg.Wait()
 	if len(completed) < 20 {
 		t.Fatalf("only %d requests completed before the kill; the test needs load", len(completed))
+	}
+	if auditYAML == "" {
+		segs, _ := filepath.Glob(filepath.Join(dir, "crisp.db-audit", "*.journal"))
+		if len(segs) == 0 {
+			t.Fatal("the kill left no journal: the test would not exercise its replay")
+		}
+		// Start again: the journal is replayed into the chain. Then stop
+		// cleanly, so the database is read with no crisp running.
+		cmd = start()
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("crisp after restart: %v", err)
+		}
 	}
 
 	db, err := store.Open(context.Background(), dsn)
@@ -135,7 +165,7 @@ func oneRequest(ctx context.Context, base string, stream bool) (string, bool) {
 	return "", false
 }
 
-func writeCrashConfig(t *testing.T, dir, upstream string) {
+func writeCrashConfig(t *testing.T, dir, upstream, extra string) {
 	t.Helper()
 	yaml := fmt.Sprintf(`workspace: {id: acme, name: Acme}
 providers:
@@ -143,7 +173,7 @@ providers:
 keys:
   - {id: key_demo_support, member: maya@acme.example, role: support, actions: ["ai.*"], prefix: ck_demo_supp, sha256: 4cf8363d0c621f28207b6f794bb3fd7a6afd893007fc0bed8864d0be8ca45e31}
 logging: {format: json}
-`, upstream)
+%s`, upstream, extra)
 	for name, data := range map[string]string{"crisp.yaml": yaml} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
 			t.Fatal(err)
