@@ -33,12 +33,14 @@ func (l *Log) beginJournaled(r Record, body []byte) (string, func() error) {
 // journalAppend) and hands it to the writer to chain, without waiting for
 // the database. more are journal segments r also settles (its begin line).
 func (l *Log) chainJournaled(ctx context.Context, r *Record, op byte, more ...uint64) error {
-	b, _, _ := appendRecord(make([]byte, 0, 1024), r, true)
-	seg, err := l.j.write(op, b)
+	// The sealer's body is the record without its place in the chain:
+	// exactly what the journal needs, so it is encoded once.
+	s := newSealer(r)
+	seg, err := l.j.write(op, s.body)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	o := l.appendOp(r, store.AuditPlain)
+	o := sealedOp(r, store.AuditPlain, s)
 	o.segs = append(more, seg)
 	o.done = make(chan error, 1) // answered, never read: the journal holds r
 	if err := l.enqueue(context.WithoutCancel(ctx), o); err != nil {

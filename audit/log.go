@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -133,6 +132,7 @@ type Log struct {
 	mu     sync.RWMutex // guards closed against sends on q
 	closed bool
 	q      chan *op
+	kick   chan struct{} // cuts the journal writer's wait short
 	done   chan struct{}
 	err    error // the writer's shutdown error, read after done
 
@@ -161,7 +161,8 @@ type pendingUse struct {
 // the writer goroutine.
 func Open(ctx context.Context, db *store.DB, opts Options) (*Log, error) {
 	opts.defaults()
-	l := &Log{db: db, opts: opts, log: opts.Logger, pending: map[string]pendingUse{}, done: make(chan struct{})}
+	l := &Log{db: db, opts: opts, log: opts.Logger, pending: map[string]pendingUse{}, done: make(chan struct{}),
+		kick: make(chan struct{}, 1)}
 	if opts.ReadOnly {
 		l.closed = true
 		close(l.done)
@@ -209,6 +210,7 @@ func (l *Log) Close() error {
 	l.stopping.Store(true)
 	close(l.q)
 	l.mu.Unlock()
+	l.wake()
 	<-l.done
 	return l.err
 }
@@ -220,7 +222,12 @@ func (l *Log) Sync(ctx context.Context) error {
 	if l.j == nil {
 		return nil
 	}
-	err := l.do(ctx, &op{fn: func(context.Context) error { return nil }})
+	o := &op{fn: func(context.Context) error { return nil }, done: make(chan error, 1)}
+	err := l.enqueue(ctx, o)
+	if err == nil {
+		l.wake()
+		err = <-o.done
+	}
 	if errors.Is(err, ErrClosed) {
 		return nil
 	}
@@ -258,7 +265,7 @@ func (l *Log) BeginAsync(ctx context.Context, r Record) (id string, wait func() 
 	if err := r.validate(); err != nil {
 		return "", func() error { return err }
 	}
-	body, _ := json.Marshal(r) // canonical: never fails
+	body, _, _ := appendRecord(make([]byte, 0, 1024), &r, true)
 	if l.j != nil {
 		return l.beginJournaled(r, body)
 	}
@@ -362,7 +369,11 @@ func (l *Log) forget(id string) {
 // appendOp encodes r once, here on the caller's goroutine, so the writer
 // only fills in seq and prev_hash and hashes.
 func (l *Log) appendOp(r *Record, mode store.AuditAppendMode) *op {
-	s := newSealer(r)
+	return sealedOp(r, mode, newSealer(r))
+}
+
+// sealedOp is appendOp with r's sealer already made.
+func sealedOp(r *Record, mode store.AuditAppendMode, s sealer) *op {
 	return &op{app: &store.AuditAppend{
 		Row: store.AuditRow{
 			WorkspaceID: r.Workspace, ID: r.ID, Kind: r.Kind, At: r.Time, Member: r.Member,
@@ -389,6 +400,14 @@ func (l *Log) do(ctx context.Context, o *op) error {
 
 var errQueueFull = errors.New("audit queue full")
 
+// wake cuts a journal writer's wait short.
+func (l *Log) wake() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
 func (l *Log) enqueue(ctx context.Context, o *op) error {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -397,9 +416,13 @@ func (l *Log) enqueue(ctx context.Context, o *op) error {
 	}
 	select {
 	case l.q <- o:
+		if len(l.q) >= l.opts.MaxBatch {
+			l.wake()
+		}
 		return nil
 	default:
 	}
+	l.wake()
 	t := time.NewTimer(l.opts.WriteTimeout)
 	defer t.Stop()
 	select {

@@ -104,18 +104,14 @@ func (l *Log) run() {
 }
 
 // fill adds what is already queued, up to MaxBatch, waiting up to MaxDelay
-// for more (with a journal, up to JournalDelay: its records are durable
-// already, so waiting costs no caller anything and a larger batch costs the
-// database less per record). A Sync ends the wait. It reports false once q
-// is closed and empty.
+// for more. It reports false once q is closed and empty.
 func (l *Log) fill(batch []*op) ([]*op, bool) {
-	delay := l.opts.MaxDelay
-	if l.j != nil {
-		delay = max(delay, l.opts.JournalDelay)
+	if l.j != nil && batch[0].fn == nil {
+		return l.gather(batch)
 	}
 	var deadline <-chan time.Time
-	if delay > 0 && batch[0].fn == nil {
-		t := time.NewTimer(delay)
+	if l.opts.MaxDelay > 0 {
+		t := time.NewTimer(l.opts.MaxDelay)
 		defer t.Stop()
 		deadline = t.C
 	}
@@ -126,9 +122,6 @@ func (l *Log) fill(batch []*op) ([]*op, bool) {
 				return batch, false
 			}
 			batch = append(batch, o)
-			if o.fn != nil {
-				return batch, true
-			}
 			continue
 		default:
 		}
@@ -141,10 +134,36 @@ func (l *Log) fill(batch []*op) ([]*op, bool) {
 				return batch, false
 			}
 			batch = append(batch, o)
-			if o.fn != nil {
-				return batch, true
-			}
 		case <-deadline:
+			return batch, true
+		}
+	}
+	return batch, true
+}
+
+// gather is fill with a journal: its records are durable already, so the
+// writer sleeps JournalDelay (unless kicked: a Sync, a long queue, Close)
+// and takes what came meanwhile. Waiting costs no caller anything, a larger
+// batch costs the database less per record, and callers queue without
+// waking the writer for each record.
+func (l *Log) gather(batch []*op) ([]*op, bool) {
+	t := time.NewTimer(l.opts.JournalDelay)
+	select {
+	case <-t.C:
+	case <-l.kick:
+	}
+	t.Stop()
+	for len(batch) < l.opts.MaxBatch {
+		select {
+		case o, ok := <-l.q:
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, o)
+			if o.fn != nil {
+				return batch, true // a Sync waits on this batch
+			}
+		default:
 			return batch, true
 		}
 	}

@@ -150,6 +150,10 @@ func (s *Server) relayBody(ctx context.Context, w http.ResponseWriter, r *Reques
 	r.started = true
 	w.WriteHeader(resp.StatusCode)
 	n, err := w.Write(b)
+	if err == nil {
+		// The answer goes out now, not once the log line is written.
+		err = http.NewResponseController(w).Flush()
+	}
 	r.BytesOut = int64(n)
 	if err != nil {
 		r.ErrCode = "client_closed_request"

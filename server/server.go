@@ -26,6 +26,7 @@ import (
 	"github.com/crisphq/crisp/identity"
 	"github.com/crisphq/crisp/identity/segment"
 	"github.com/crisphq/crisp/keys"
+	"github.com/crisphq/crisp/logbuf"
 	"github.com/crisphq/crisp/mcp"
 	"github.com/crisphq/crisp/policy"
 	"github.com/crisphq/crisp/providers"
@@ -272,12 +273,23 @@ func (s *Server) ListenAndServe(ctx context.Context, started func(addr string)) 
 
 // NewLogger builds the process logger: JSON, or console lines on a terminal.
 func NewLogger(cfg config.Logging, w io.Writer) zerolog.Logger {
-	console := cfg.Format == "console"
-	if cfg.Format == "auto" {
-		if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-			console = true
-		}
-	}
+	return newLogger(cfg, w, isTerminal(w))
+}
+
+// NewBufferedLogger is NewLogger writing through a logbuf.Writer, so no
+// request waits on the log's write(2); close writes out what is left.
+func NewBufferedLogger(cfg config.Logging, w io.Writer) (log zerolog.Logger, close func() error) {
+	lw := logbuf.New(w, 50*time.Millisecond, 64<<10)
+	return newLogger(cfg, lw, isTerminal(w)), lw.Close
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}
+
+func newLogger(cfg config.Logging, w io.Writer, terminal bool) zerolog.Logger {
+	console := cfg.Format == "console" || (cfg.Format == "auto" && terminal)
 	if console {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
 	}

@@ -168,7 +168,9 @@ func serveCrispInproc(ctx context.Context, addr, cfgPath, name, profileDir strin
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(ctx, cfg, server.NewLogger(cfg.Logging, stderr))
+	log, closeLog := server.NewBufferedLogger(cfg.Logging, stderr)
+	defer closeLog()
+	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

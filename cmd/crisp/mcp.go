@@ -36,7 +36,8 @@ func runMCP(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	// stdout carries the protocol: every log line goes to stderr.
-	log := server.NewLogger(cfg.Logging, e.stderr)
+	log, closeLog := server.NewBufferedLogger(cfg.Logging, e.stderr)
+	defer closeLog()
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		return err

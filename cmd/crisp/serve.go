@@ -36,7 +36,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 		}
 		cfg.Server.TLS.Cert, cfg.Server.TLS.Key = *cert, *key
 	}
-	log := server.NewLogger(cfg.Logging, e.stderr)
+	log, closeLog := server.NewBufferedLogger(cfg.Logging, e.stderr)
+	defer closeLog()
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		return err

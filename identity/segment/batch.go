@@ -121,15 +121,18 @@ func (b *builder) invalidate(inv Invalidator, ws string) {
 // need this because a retry arrives later than the original, and the
 // clock-skew correction would date it later too, so without it an old retry
 // could win over a newer write. It is bounded: the oldest ids go first.
+// The ring grows as ids come, so a crisp that takes no tracking calls
+// spends nothing on it.
 type recent struct {
 	mu   sync.Mutex
 	ids  map[string]struct{}
 	ring []string
+	size int // the bound
 	next int
 }
 
 func newRecent(n int) *recent {
-	return &recent{ids: make(map[string]struct{}, n), ring: make([]string, n)}
+	return &recent{ids: map[string]struct{}{}, size: n}
 }
 
 func (r *recent) has(key string) bool {
@@ -146,11 +149,13 @@ func (r *recent) add(keys []string) {
 		if _, ok := r.ids[k]; ok {
 			continue
 		}
-		if old := r.ring[r.next]; old != "" {
-			delete(r.ids, old)
-		}
-		r.ring[r.next] = k
 		r.ids[k] = struct{}{}
+		if len(r.ring) < r.size {
+			r.ring = append(r.ring, k)
+			continue
+		}
+		delete(r.ids, r.ring[r.next])
+		r.ring[r.next] = k
 		r.next = (r.next + 1) % len(r.ring)
 	}
 }
