@@ -33,6 +33,12 @@ func (l *Log) beginJournaled(r Record, body []byte) (string, func() error) {
 // journalAppend) and hands it to the writer to chain, without waiting for
 // the database. more are journal segments r also settles (its begin line).
 func (l *Log) chainJournaled(ctx context.Context, r *Record, op byte, more ...uint64) error {
+	if op == journalAppend && l.failing.Load() {
+		// A record with no intent is a denial or an admin change: like a
+		// new use, it waits until the trail can take it. An outcome is
+		// always taken: its use happened.
+		return fmt.Errorf("%w: %w", ErrUnavailable, errBehind)
+	}
 	// The sealer's body is the record without its place in the chain:
 	// exactly what the journal needs, so it is encoded once.
 	s := newSealer(r)

@@ -226,7 +226,11 @@ func (l *Log) Sync(ctx context.Context) error {
 	err := l.enqueue(ctx, o)
 	if err == nil {
 		l.wake()
-		err = <-o.done
+		select {
+		case err = <-o.done:
+		case <-ctx.Done(): // the writer may be retrying a database that is away
+			err = fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+		}
 	}
 	if errors.Is(err, ErrClosed) {
 		return nil
@@ -291,12 +295,26 @@ func (l *Log) BeginAsync(ctx context.Context, r Record) (id string, wait func() 
 // Time come from Begin. It records even when ctx is cancelled: a client
 // that left is an outcome too.
 func (l *Log) Finish(ctx context.Context, id string, r Record) error {
+	// Taking the use out of pending in the lookup makes a second Finish of
+	// the same use fail instead of chaining the id twice; a failure below
+	// puts it back, for Close to record as interrupted.
 	l.pendMu.Lock()
 	p, ok := l.pending[id]
+	delete(l.pending, id)
 	l.pendMu.Unlock()
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrUnknownUse, id)
 	}
+	err := l.finish(ctx, id, p, r)
+	if err != nil && !errors.Is(err, ErrAlreadyRecorded) {
+		l.pendMu.Lock()
+		l.pending[id] = p
+		l.pendMu.Unlock()
+	}
+	return err
+}
+
+func (l *Log) finish(ctx context.Context, id string, p pendingUse, r Record) error {
 	if r.Workspace != "" && r.Workspace != p.ws {
 		return fmt.Errorf("%w: use %q began in workspace %q, not %q", ErrInvalid, id, p.ws, r.Workspace)
 	}
@@ -309,17 +327,12 @@ func (l *Log) Finish(ctx context.Context, id string, r Record) error {
 		return err
 	}
 	if l.j != nil {
-		if err := l.chainJournaled(ctx, &r, journalEnd, p.seg); err != nil {
-			return err // the intent stays; Close records it as interrupted
-		}
-		l.forget(id)
-		return nil
+		return l.chainJournaled(ctx, &r, journalEnd, p.seg)
 	}
 	o := l.appendOp(&r, store.AuditFinish)
 	if err := l.do(context.WithoutCancel(ctx), o); err != nil {
-		return err // the intent stays; Close records it as interrupted
+		return err
 	}
-	l.forget(id)
 	if o.skipped {
 		return fmt.Errorf("%w: %q", ErrAlreadyRecorded, id)
 	}
