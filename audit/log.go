@@ -83,7 +83,8 @@ type Options struct {
 	// JournalSegmentSize bounds one journal segment. Default 8 MiB.
 	JournalSegmentSize int64
 	// JournalDelay is how long the writer gathers journaled records into
-	// one commit. Default 20ms; Sync (every review read) cuts it short.
+	// one commit. Default 100ms; Sync (every review read), a long queue and
+	// Close cut it short.
 	JournalDelay time.Duration
 }
 
@@ -116,7 +117,7 @@ func (o *Options) defaults() {
 		o.StaleAfter = 30 * time.Second
 	}
 	if o.JournalDelay <= 0 {
-		o.JournalDelay = 20 * time.Millisecond
+		o.JournalDelay = 100 * time.Millisecond
 	}
 }
 
@@ -269,7 +270,7 @@ func (l *Log) BeginAsync(ctx context.Context, r Record) (id string, wait func() 
 	if err := r.validate(); err != nil {
 		return "", func() error { return err }
 	}
-	body, _, _ := appendRecord(make([]byte, 0, 1024), &r, true)
+	body, _, _ := appendRecord(make([]byte, 0, recordBufSize), &r, true)
 	if l.j != nil {
 		return l.beginJournaled(r, body)
 	}

@@ -24,6 +24,10 @@ const (
 // its writer stopped (crash, kill) between Begin and Finish.
 const ErrorInterrupted = "interrupted"
 
+// recordBufSize fits a typical AI-use record (1–1.5 KB with its context
+// fields and redaction counts) in one allocation.
+const recordBufSize = 2048
+
 // Record is one audit record. It holds metadata and hashes only, never a
 // value from a request or an answer. JSON encoding is the canonical form
 // (see the package doc); decoding is the ordinary one.
@@ -116,13 +120,13 @@ func (r *Record) decisionColumn() string {
 
 // MarshalJSON writes the canonical form, hash included.
 func (r Record) MarshalJSON() ([]byte, error) {
-	b, _, _ := appendRecord(make([]byte, 0, 1024), &r, true)
+	b, _, _ := appendRecord(make([]byte, 0, recordBufSize), &r, true)
 	return b, nil
 }
 
 // Canonical returns the canonical JSON body the hash covers (no "hash").
 func (r *Record) Canonical() []byte {
-	b, _, _ := appendRecord(make([]byte, 0, 1024), r, false)
+	b, _, _ := appendRecord(make([]byte, 0, recordBufSize), r, false)
 	return b
 }
 
@@ -150,7 +154,7 @@ type sealer struct {
 func newSealer(r *Record) sealer {
 	c := *r
 	c.PrevHash, c.Seq = "", 0
-	b, prevAt, seqAt := appendRecord(make([]byte, 0, 1024), &c, false)
+	b, prevAt, seqAt := appendRecord(make([]byte, 0, recordBufSize), &c, false)
 	return sealer{body: b, prevAt: prevAt, seqAt: seqAt}
 }
 
