@@ -40,6 +40,10 @@ func TestBadInput(t *testing.T) {
 		{name: "malformed JSON", key: servertest.SupportKey, body: `{"model":"gpt-4o-mini","messages":[`, wantStatus: 400, wantCode: "invalid_request_error"},
 		{name: "not an object", key: servertest.SupportKey, body: `["gpt-4o-mini"]`, wantStatus: 400, wantCode: "invalid_request_error"},
 		{name: "no model", key: servertest.SupportKey, body: `{"messages":[]}`, wantStatus: 400, wantCode: "invalid_request_error"},
+		// A key given twice: crisp would force the first, a last-wins
+		// provider would read the second.
+		{name: "store given twice", key: servertest.SupportKey, body: `{"model":"gpt-4o-mini","store":false,"messages":[],"store":true}`, wantStatus: 400, wantCode: "invalid_request_error"},
+		{name: "metadata key given twice", key: servertest.SupportKey, body: `{"model":"gpt-4o-mini","messages":[],"metadata":{"tag":"a","tag":"dana@example.com"}}`, wantStatus: 400, wantCode: "invalid_request_error"},
 		{name: "stream not a bool", key: servertest.SupportKey, body: `{"model":"gpt-4o-mini","stream":"yes"}`, wantStatus: 400, wantCode: "invalid_request_error"},
 		{name: "body over the limit", key: servertest.SupportKey,
 			body:       `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"` + strings.Repeat("x", 4<<20) + `"}]}`,

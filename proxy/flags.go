@@ -32,6 +32,32 @@ func errTrainingForbidden(param, why string) *Error {
 func (s *Server) providerFlags(_ context.Context, r *Request) error {
 	dp := providers.DataPolicyOf(r.Route.Provider)
 	r.Contractual = dp.Contractual
+	// One pass over the top level finds every field this stage reads; a
+	// lookup per field would scan the whole body for each absent one.
+	var store, user, safety, meta, provider gjson.Result
+	gjson.ParseBytes(r.Out).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "store":
+			store = v
+		case "user":
+			user = v
+		case "safety_identifier":
+			safety = v
+		case "metadata":
+			meta = v
+		case "provider":
+			provider = v
+		}
+		return true
+	})
+	for _, obj := range []struct {
+		name string
+		v    gjson.Result
+	}{{"metadata", meta}, {"provider", provider}} {
+		if k := dupKey(obj.v); k != "" {
+			return errInvalidRequest(obj.name+"."+k, "The request body gives %q more than once.", obj.name+"."+k)
+		}
+	}
 	out := r.Out
 	set := func(path string, v any, flag string) error {
 		var err error
@@ -42,7 +68,7 @@ func (s *Server) providerFlags(_ context.Context, r *Request) error {
 		return nil
 	}
 	if dp.StoreFalse[r.Endpoint] {
-		if st := gjson.GetBytes(out, "store"); st.Type == gjson.True && s.opts.FlagsMode == FlagsReject {
+		if store.Type == gjson.True && s.opts.FlagsMode == FlagsReject {
 			return errTrainingForbidden("store", `"store": true would let the provider keep this request.`)
 		}
 		if err := set("store", false, "store=false"); err != nil {
@@ -51,10 +77,10 @@ func (s *Server) providerFlags(_ context.Context, r *Request) error {
 	}
 	if dp.OpenRouter {
 		if s.opts.FlagsMode == FlagsReject {
-			if dc := gjson.GetBytes(out, "provider.data_collection"); dc.Exists() && dc.String() != "deny" {
+			if dc := provider.Get("data_collection"); dc.Exists() && dc.String() != "deny" {
 				return errTrainingForbidden("provider.data_collection", `only "deny" is allowed.`)
 			}
-			if zdr := gjson.GetBytes(out, "provider.zdr"); zdr.Type == gjson.False {
+			if zdr := provider.Get("zdr"); zdr.Type == gjson.False {
 				return errTrainingForbidden("provider.zdr", "zero data retention cannot be turned off.")
 			}
 		}
@@ -65,15 +91,18 @@ func (s *Server) providerFlags(_ context.Context, r *Request) error {
 			return err
 		}
 	}
-	for _, path := range []string{"user", "safety_identifier"} {
-		if v := gjson.GetBytes(out, path); v.Type == gjson.String && v.Str != "" {
-			if err := set(path, s.pseudonym(r, v.Str), path+"=pseudonym"); err != nil {
+	for _, f := range []struct {
+		path string
+		v    gjson.Result
+	}{{"user", user}, {"safety_identifier", safety}} {
+		if f.v.Type == gjson.String && f.v.Str != "" {
+			if err := set(f.path, s.pseudonym(r, f.v.Str), f.path+"=pseudonym"); err != nil {
 				return err
 			}
 		}
 	}
 	var metaErr error
-	gjson.GetBytes(out, "metadata").ForEach(func(k, v gjson.Result) bool {
+	meta.ForEach(func(k, v gjson.Result) bool {
 		if v.Type == gjson.String && carriesIdentifier(r, k.Str, v.Str) {
 			metaErr = set("metadata."+escapePath(k.Str), s.pseudonym(r, v.Str), "metadata."+k.Str+"=pseudonym")
 		}
@@ -84,6 +113,25 @@ func (s *Server) providerFlags(_ context.Context, r *Request) error {
 	}
 	r.Out = out
 	return nil
+}
+
+// dupKey returns the first key an object gives twice, or "": crisp would
+// rewrite one while the provider might read the other.
+func dupKey(obj gjson.Result) string {
+	if !obj.IsObject() {
+		return ""
+	}
+	seen := map[string]bool{}
+	dup := ""
+	obj.ForEach(func(k, _ gjson.Result) bool {
+		if seen[k.Str] {
+			dup = k.Str
+			return false
+		}
+		seen[k.Str] = true
+		return true
+	})
+	return dup
 }
 
 // identifierKeys are metadata keys whose values name a person or account.

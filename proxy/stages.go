@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -92,20 +93,41 @@ func (s *Server) parse(_ context.Context, r *Request) error {
 	if !gjson.ValidBytes(body) {
 		return errInvalidRequest("", "The request body is not valid JSON.")
 	}
-	root := gjson.ParseBytes(body)
-	if !root.IsObject() {
+	// Valid JSON whose first byte is '{' is an object.
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		return errInvalidRequest("", "The request body must be a JSON object.")
 	}
-	model := root.Get("model")
+	// A key given twice is refused: crisp rewrites the first ("store",
+	// "user", …) while a provider's parser may read the last.
+	var model, stream gjson.Result
+	dup := ""
+	seen := make(map[string]struct{}, 16)
+	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
+		if _, ok := seen[k.Str]; ok {
+			dup = k.Str
+			return false
+		}
+		seen[k.Str] = struct{}{}
+		switch k.Str {
+		case "model":
+			model = v
+		case "stream":
+			stream = v
+		}
+		return true
+	})
+	if dup != "" {
+		return errInvalidRequest(dup, "The request body gives %q more than once.", dup)
+	}
 	if model.Type != gjson.String || model.Str == "" {
 		return errInvalidRequest("model", "You must provide a model parameter.")
 	}
 	r.Model = model.Str
-	if st := root.Get("stream"); st.Exists() {
-		if st.Type != gjson.True && st.Type != gjson.False {
+	if stream.Exists() {
+		if stream.Type != gjson.True && stream.Type != gjson.False {
 			return errInvalidRequest("stream", "stream must be a boolean.")
 		}
-		r.Stream = st.Type == gjson.True && r.Endpoint != providers.Embeddings
+		r.Stream = stream.Type == gjson.True && r.Endpoint != providers.Embeddings
 	}
 	return nil
 }
