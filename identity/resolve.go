@@ -2,6 +2,8 @@ package identity
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,7 +44,17 @@ type Subject struct {
 	AccountFields  map[string]any
 	// Journey is the customer's latest events, newest first (shared: read only).
 	Journey []store.Event
+
+	// version names the cache entries the subject was built from; "" when
+	// it was not (an unknown customer).
+	version string
 }
+
+// Version identifies what the subject holds: two subjects with the same
+// non-empty version hold the same fields and journey, since cache entries
+// never change and every write replaces them. Callers key what they derive
+// from a subject (a compiled redactor) by it; "" means do not.
+func (s *Subject) Version() string { return s.version }
 
 // Field returns a field's value by its catalog name, e.g. account.plan.
 func (s *Subject) Field(name string) (any, bool) {
@@ -63,11 +75,13 @@ type customerEntry struct {
 	c       store.Customer
 	fields  map[string]any
 	journey []store.Event
+	ver     uint64 // unique in its resolver
 }
 
 type accountEntry struct {
 	a      store.Account
 	fields map[string]any
+	ver    uint64
 }
 
 func newCustomerEntry(c store.Customer) *customerEntry {
@@ -112,6 +126,10 @@ type Resolver struct {
 	// write must not put what it read into the cache after the write
 	// dropped it, or the stale copy would stick.
 	gen atomic.Uint64
+	// seq numbers cache entries; id (random) tells this resolver's
+	// numbers from another's in a subject's Version.
+	seq atomic.Uint64
+	id  string
 }
 
 // NewResolver caches up to size customers and accounts.
@@ -124,7 +142,9 @@ func NewResolver(st Store, size int64) (*Resolver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("identity cache: %w", err)
 	}
-	return &Resolver{st: st, cache: c}, nil
+	var id [8]byte
+	_, _ = rand.Read(id[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return &Resolver{st: st, cache: c, id: hex.EncodeToString(id[:])}, nil
 }
 
 // Close releases the cache.
@@ -141,6 +161,7 @@ func (r *Resolver) Resolve(ctx context.Context, ws, customerID, accountID string
 			return nil, err
 		}
 		e := newCustomerEntry(c)
+		e.ver = r.seq.Add(1)
 		if e.journey, err = r.st.Journey(ctx, ws, customerID, JourneyLimit); err != nil {
 			return nil, err
 		}
@@ -154,7 +175,8 @@ func (r *Resolver) Resolve(ctx context.Context, ws, customerID, accountID string
 		return nil, fmt.Errorf("resolve customer: %w", err)
 	}
 	c := ce.c
-	s := &Subject{Customer: c, Known: true, CustomerFields: ce.fields, Journey: ce.journey}
+	s := &Subject{Customer: c, Known: true, CustomerFields: ce.fields, Journey: ce.journey,
+		version: r.id + "." + strconv.FormatUint(ce.ver, 10)}
 	switch {
 	case accountID == "" && len(c.Accounts) == 0:
 		return s, nil
@@ -177,15 +199,21 @@ func (r *Resolver) Resolve(ctx context.Context, ws, customerID, accountID string
 		if err != nil {
 			return nil, err
 		}
-		return newAccountEntry(a), nil
+		e := newAccountEntry(a)
+		e.ver = r.seq.Add(1)
+		return e, nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
+		// The account's absence is not in the cache: do not key by it.
+		s.version = ""
 		return s, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("resolve account: %w", err)
 	}
 	s.Account, s.AccountFields = ae.a, ae.fields
+	// The customer's role depends on the account, so its id is part of it.
+	s.version += "/" + accountID + "." + strconv.FormatUint(ae.ver, 10)
 	return s, nil
 }
 

@@ -111,7 +111,20 @@ func (d Decision) WriteText(w io.Writer) error {
 // order. It is read-only; decisions for the same action share one.
 type Fields struct {
 	names []string // sorted; shared with the engine
+	set   string   // names names, for Key
 	vis   []Visibility
+}
+
+// Key identifies what the fields say: two decisions with the same key show,
+// mask and hide exactly the same fields. Callers key what they derive from
+// a decision's visibility (a compiled redactor) by it.
+func (f Fields) Key() string {
+	b := make([]byte, 0, len(f.set)+1+len(f.vis))
+	b = append(append(b, f.set...), ':')
+	for _, v := range f.vis {
+		b = append(b, byte(v))
+	}
+	return string(b)
 }
 
 // Len is the number of fields.

@@ -58,6 +58,7 @@ type Engine struct {
 	version  string
 	sources  []string
 	fields   []string // catalog fields, sorted
+	fieldSet string   // names fields, for Fields.Key
 	cat      Catalog
 	actions  actionSet
 	rules    []*rule // allow and deny statements in source order
@@ -175,7 +176,7 @@ func Compile(srcs []Source, cat Catalog, opts ...Option) (*Engine, error) {
 	o := collect(opts)
 	fields := slices.Sorted(slices.Values(fieldNames(cat)))
 	fields = slices.Compact(fields)
-	e := &Engine{fields: fields, cat: cat, actions: newActionSet(o.actions), cache: o.cache, version: versionOf(srcs)}
+	e := &Engine{fields: fields, fieldSet: fieldSetKey(fields), cat: cat, actions: newActionSet(o.actions), cache: o.cache, version: versionOf(srcs)}
 	var errs errorSink
 	ch := newChecker(cat, fields, &errs)
 	named := map[string]Pos{}
@@ -362,4 +363,10 @@ func (e *Engine) plan(action string) *plan {
 		e.extra.c++
 	}
 	return stored.(*plan)
+}
+
+// fieldSetKey names a list of field names: equal lists, equal keys.
+func fieldSetKey(fields []string) string {
+	sum := sha256.Sum256([]byte(strings.Join(fields, "\x00")))
+	return hex.EncodeToString(sum[:12])
 }

@@ -9,7 +9,7 @@ func (a *activation) decide(p *plan) Decision {
 		vis = a.resolveFields(p)
 	}
 	a.vis = vis
-	d := Decision{Rule: DefaultDeny, Fields: Fields{names: e.fields, vis: vis}, PolicyVersion: e.version}
+	d := Decision{Rule: DefaultDeny, Fields: Fields{names: e.fields, set: e.fieldSet, vis: vis}, PolicyVersion: e.version}
 	expl := make([]string, 0, len(p.denies)+len(p.allows)+1)
 	// A matching deny beats any allow, so denies go first.
 	for i, r := range p.denies {

@@ -275,3 +275,40 @@ func answerText(t *testing.T, resp *http.Response, stream bool) string {
 	}
 	return sb.String()
 }
+
+// TestLeakAfterEdit changes a hidden value between two requests about the
+// same customer: the second is redacted with the new value, so what crisp
+// caches per customer (the compiled redactor) never outlives an edit.
+func TestLeakAfterEdit(t *testing.T) {
+	fake := providertest.New()
+	defer fake.Close()
+	crisp := seeded(t, fake, identityYAML)
+	ask := func(text string) []byte {
+		t.Helper()
+		resp := signedRequest(t, crisp, "/v1/chat/completions", chat(`{"role":"user","content":`+q(text)+`}`))
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d: %s", resp.StatusCode, out)
+		}
+		return fake.Last().Body
+	}
+	if got := ask("Revenue is 48250 and 73190 next year."); leaked(got) != "" || !strings.Contains(string(got), "73190") {
+		t.Fatalf("before the edit the provider got:\n%s", got)
+	}
+	req, _ := http.NewRequest("PATCH", crisp.URL+"/api/v1/accounts/acc_acme/traits", strings.NewReader(`{"privateRevenue": 73190}`))
+	req.Header.Set("Authorization", "Bearer "+servertest.AdminKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("PATCH traits: %d %s", resp.StatusCode, body)
+	}
+	if got := ask("Revenue is 48250 and 73190 next year."); strings.Contains(string(got), "73190") {
+		t.Fatalf("the edited hidden value reached the provider:\n%s", got)
+	}
+}
