@@ -190,6 +190,18 @@ func (j *journal) dropIfDone(seg uint64) {
 	}
 }
 
+// settled reports that every line written has been released.
+func (j *journal) settled() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, n := range j.refs {
+		if n > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // closeFile stops writing, so that every segment can be replayed and
 // removed. The lock stays until unlock.
 func (j *journal) closeFile() error {
