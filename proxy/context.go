@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -58,7 +59,9 @@ func (s *Server) attachContext(_ context.Context, r *Request) error {
 	return nil
 }
 
-// attach puts text in front of what the caller sent.
+// attach puts text in front of what the caller sent. For chat it splices
+// the system message in after the messages array's '[' rather than
+// rebuilding the array: the rest of the body is copied once, unparsed.
 func attach(ep providers.Endpoint, body []byte, text string) ([]byte, error) {
 	if ep == providers.Responses {
 		if prev := gjson.GetBytes(body, "instructions"); prev.Type == gjson.String && prev.Str != "" {
@@ -66,20 +69,21 @@ func attach(ep providers.Endpoint, body []byte, text string) ([]byte, error) {
 		}
 		return sjson.SetBytes(body, "instructions", text)
 	}
-	msg, err := json.Marshal(map[string]string{"role": "system", "content": text})
+	content, err := json.Marshal(text)
 	if err != nil {
 		return nil, err
 	}
+	msg := make([]byte, 0, len(content)+32)
+	msg = append(append(append(msg, `{"role":"system","content":`...), content...), '}')
 	msgs := gjson.GetBytes(body, "messages")
-	if !msgs.IsArray() {
+	if !msgs.IsArray() || msgs.Index <= 0 || body[msgs.Index] != '[' {
 		return sjson.SetRawBytes(body, "messages", append(append([]byte{'['}, msg...), ']'))
 	}
-	rest := strings.TrimSpace(msgs.Raw[1:])
-	raw := "[" + string(msg)
-	if rest != "]" {
-		raw += "," + rest
-	} else {
-		raw += "]"
+	open := msgs.Index + 1
+	out := make([]byte, 0, len(body)+len(msg)+1)
+	out = append(append(out, body[:open]...), msg...)
+	if rest := bytes.TrimLeft(body[open:], " \t\r\n"); len(rest) > 0 && rest[0] != ']' {
+		out = append(out, ',')
 	}
-	return sjson.SetRawBytes(body, "messages", []byte(raw))
+	return append(out, body[open:]...), nil
 }
