@@ -18,22 +18,70 @@ func errContext(cause error) *Error {
 		Message: "Crisp could not build the approved context, so nothing was sent to a provider.", Cause: cause}
 }
 
+// maskValue is the placeholder a masked context field carries: the
+// redaction session's, so the same value has the same placeholder in the
+// prompt, the context and the answer.
+func maskValue(r *Request, field, value string) string {
+	ph := r.redaction.Text(value)
+	if ph == value || strings.Contains(ph, value) {
+		// The redactor did not take the value (too short or too common to
+		// match safely): never attach it as it is.
+		return "[masked:" + field + "]"
+	}
+	return ph
+}
+
+// builtPack is a context pack as attached: its text and field names, and
+// its masked values, whose placeholders a new session must issue again.
+type builtPack struct {
+	pack   *contextpack.Pack // read only: shared by every request that reuses it
+	text   string
+	names  []string
+	masked []maskedField
+}
+
+type maskedField struct{ field, value, placeholder string }
+
 // buildPack builds the approved context for the request's customer: fields
 // the decision shows, masked ones as the redaction session's placeholders.
-func (s *Server) buildPack(r *Request) *contextpack.Pack {
-	return s.opts.Context.Build(contextpack.Input{
+// A pack follows from the subject, the action and the field visibility, so
+// with a subject version it is built once and reused, as long as this
+// request's session gives its masked values the same placeholders (it
+// does unless the prompt itself made the session number them otherwise).
+func (s *Server) buildPack(r *Request) *builtPack {
+	key := ""
+	if r.subjectKey != "" {
+		key = r.subjectKey + "\x00" + r.Action
+		if bp, ok := s.packs.Get(key); ok && reissue(r, bp.masked) {
+			return bp
+		}
+	}
+	var masked []maskedField
+	pack := s.opts.Context.Build(contextpack.Input{
 		Action: r.Action, Subject: r.Subject, Journey: r.Subject.Journey,
 		Visibility: r.Decision.Fields.Visibility,
 		Mask: func(field, value string) string {
-			ph := r.redaction.Text(value)
-			if ph == value || strings.Contains(ph, value) {
-				// The redactor did not take the value (too short or too
-				// common to match safely): never attach it as it is.
-				return "[masked:" + field + "]"
-			}
+			ph := maskValue(r, field, value)
+			masked = append(masked, maskedField{field, value, ph})
 			return ph
 		},
 	})
+	bp := &builtPack{pack: pack, text: pack.Text(), names: pack.FieldNames(), masked: masked}
+	if key != "" {
+		s.packs.Set(key, bp, 1)
+	}
+	return bp
+}
+
+// reissue gives this request's session the placeholders of a reused pack's
+// masked values, reporting false when one comes out differently.
+func reissue(r *Request, masked []maskedField) bool {
+	for _, m := range masked {
+		if maskValue(r, m.field, m.value) != m.placeholder {
+			return false
+		}
+	}
+	return true
 }
 
 // attachContext adds the minimal approved context for the customer: a
@@ -44,14 +92,13 @@ func (s *Server) attachContext(_ context.Context, r *Request) error {
 		return nil
 	}
 	pack := s.buildPack(r)
-	r.ContextFields = pack.FieldNames()
+	r.ContextFields = pack.names
 	r.Header.Set("X-Crisp-Context", strings.Join(r.ContextFields, ", "))
 	r.manifest() // masking the pack's fields counts as redaction
-	text := pack.Text()
-	if text == "" {
+	if pack.text == "" {
 		return nil
 	}
-	out, err := attach(r.Endpoint, r.Out, text)
+	out, err := attach(r.Endpoint, r.Out, pack.text)
 	if err != nil {
 		return errContext(err)
 	}

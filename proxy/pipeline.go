@@ -86,6 +86,9 @@ type Request struct {
 	Redactions    map[string]int
 	ContextFields []string
 	redaction     *redact.Session
+	// subjectKey names the subject's version and the decision's field
+	// visibility: what is derived from both alone is cached under it.
+	subjectKey string
 
 	// AuditID names the use's audit record (X-Crisp-Audit-Id).
 	AuditID   string

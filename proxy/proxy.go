@@ -73,6 +73,9 @@ type Server struct {
 	mux      *http.ServeMux
 	// redactors caches compiled redactors by their values (see newRedaction).
 	redactors *ristretto.Cache[string, *redact.Redactor]
+	// packs caches built context packs by subject version, visibility and
+	// action (see buildPack): a few KB each.
+	packs *ristretto.Cache[string, *builtPack]
 }
 
 // New builds the proxy and its pipeline.
@@ -88,6 +91,9 @@ func New(opts Options) *Server {
 	// cache near 200 MB at worst, while the active customers stay hot.
 	s.redactors, _ = ristretto.NewCache(&ristretto.Config[string, *redact.Redactor]{
 		NumCounters: 20_000, MaxCost: 2_000, BufferItems: 64, IgnoreInternalCost: true,
+	})
+	s.packs, _ = ristretto.NewCache(&ristretto.Config[string, *builtPack]{
+		NumCounters: 10_000, MaxCost: 1_000, BufferItems: 64, IgnoreInternalCost: true,
 	})
 	s.stages, s.response = s.pipeline()
 	s.mux = http.NewServeMux()
@@ -117,7 +123,10 @@ func (s *Server) routes() {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // Close releases the caches.
-func (s *Server) Close() { s.redactors.Close() }
+func (s *Server) Close() {
+	s.redactors.Close()
+	s.packs.Close()
+}
 
 // Drain marks the server as shutting down: /readyz fails so load balancers
 // stop sending, while in-flight work finishes.

@@ -86,6 +86,7 @@ func (s *Server) newRedaction(r *Request) error {
 	var quick string
 	if r.Subject != nil && r.Subject.Version() != "" {
 		quick = "v\x00" + r.Subject.Version() + "\x00" + r.Decision.Fields.Key()
+		r.subjectKey = quick
 		if red, ok := s.redactors.Get(quick); ok {
 			r.redaction = red.NewSession()
 			return nil

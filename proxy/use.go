@@ -64,7 +64,7 @@ func (s *Server) ContextFor(ctx context.Context, u Use) (*ContextResult, error) 
 	var res *ContextResult
 	if err == nil {
 		if err = s.newRedaction(r); err == nil {
-			pack := s.buildPack(r)
+			pack := s.buildPack(r).pack
 			r.ContextFields = pack.FieldNames()
 			res = &ContextResult{Action: r.Action, Fields: pack.Shown(), Masked: pack.Masked(), Events: pack.Events, Decision: r.Decision}
 			if res.Masked == nil {
