@@ -353,18 +353,27 @@ const hexDigits = "0123456789abcdef"
 // appendString writes s as a JCS string.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
+	// Runs of bytes that need no escaping (the whole of most ids and
+	// names) are copied at once.
+	run := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c >= utf8.RuneSelf {
 			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = append(b, "\uFFFD"...)
-			} else {
-				b = append(b, s[i:i+size]...)
+			if r != utf8.RuneError || size != 1 {
+				i += size
+				continue
 			}
-			i += size
+			b = append(append(b, s[run:i]...), "\uFFFD"...)
+			i++
+			run = i
 			continue
 		}
+		if c >= 0x20 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		b = append(b, s[run:i]...)
 		switch c {
 		case '"', '\\':
 			b = append(b, '\\', c)
@@ -379,15 +388,12 @@ func appendString(b []byte, s string) []byte {
 		case '\t':
 			b = append(b, '\\', 't')
 		default:
-			if c < 0x20 {
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			} else {
-				b = append(b, c)
-			}
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 		}
 		i++
+		run = i
 	}
-	return append(b, '"')
+	return append(append(b, s[run:]...), '"')
 }
 
 // validate checks what every record needs before it is queued.
