@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/crisphq/crisp/internal/jsonstr"
 )
 
 // Record kinds.
@@ -351,50 +353,7 @@ func isASCII(s string) bool {
 const hexDigits = "0123456789abcdef"
 
 // appendString writes s as a JCS string.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	// Runs of bytes that need no escaping (the whole of most ids and
-	// names) are copied at once.
-	run := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r != utf8.RuneError || size != 1 {
-				i += size
-				continue
-			}
-			b = append(append(b, s[run:i]...), "\uFFFD"...)
-			i++
-			run = i
-			continue
-		}
-		if c >= 0x20 && c != '"' && c != '\\' {
-			i++
-			continue
-		}
-		b = append(b, s[run:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\f':
-			b = append(b, '\\', 'f')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		run = i
-	}
-	return append(append(b, s[run:]...), '"')
-}
+func appendString(b []byte, s string) []byte { return jsonstr.Append(b, s) }
 
 // validate checks what every record needs before it is queued.
 func (r *Record) validate() error {

@@ -1,11 +1,12 @@
-package audit
+package jsonstr
 
 import (
+	"encoding/json"
 	"testing"
 	"unicode/utf8"
 )
 
-// appendStringByRune is the plain, byte-at-a-time form of appendString:
+// appendStringByRune is the plain, byte-at-a-time form of Append:
 // the canonical encoding every stored hash was computed over. The fast
 // form must never differ from it.
 func appendStringByRune(b []byte, s string) []byte {
@@ -47,13 +48,20 @@ func appendStringByRune(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-func FuzzAppendString(f *testing.F) {
+// FuzzAppend checks Append against the byte-at-a-time form, and that
+// encoding/json reads back the string (invalid bytes as U+FFFD).
+func FuzzAppend(f *testing.F) {
 	for _, s := range []string{"", "aud_01J", "maya@acme.example", "a\"b\\c\n\t\x01\x7f", "héllo wörld ✓", "\xff\xfeab\xc3", "\u2028<&>"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := appendString(nil, s), appendStringByRune(nil, s); string(got) != string(want) {
-			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
+		got := Append(nil, s)
+		if want := appendStringByRune(nil, s); string(got) != string(want) {
+			t.Fatalf("Append(%q) = %s, want %s", s, got, want)
+		}
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil || back != string([]rune(s)) {
+			t.Fatalf("Append(%q) = %s reads back as %q, %v", s, got, back, err)
 		}
 	})
 }
