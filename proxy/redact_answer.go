@@ -10,6 +10,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
+	"github.com/crisphq/crisp/internal/jsonstr"
 	"github.com/crisphq/crisp/redact"
 	"github.com/crisphq/crisp/sse"
 )
@@ -202,20 +203,62 @@ func (f *redactFilter) setWhole(ev *sse.Event, path string) error {
 
 // setDelta streams the delta at path through the redactor for key.
 func (f *redactFilter) setDelta(ev *sse.Event, path, key string) error {
-	v := gjson.GetBytes(ev.Data, path)
+	if e, ok := f.delta(gjson.GetBytes(ev.Data, path), key); ok {
+		return applyEdits(ev, []edit{e})
+	}
+	return nil
+}
+
+// edit replaces data[from:to] with raw.
+type edit struct {
+	from, to int
+	raw      []byte
+}
+
+// delta streams one text delta through the redactor for key and returns
+// the edit that puts the safe text in its place, if it changed.
+func (f *redactFilter) delta(v gjson.Result, key string) (edit, bool) {
 	if v.Type != gjson.String {
-		return nil
+		return edit{}, false
 	}
 	safe := f.stream(key).Write(v.Str)
 	if safe == v.Str {
+		return edit{}, false
+	}
+	return edit{from: v.Index, to: v.Index + len(v.Raw), raw: jsonstr.Append(nil, safe)}, true
+}
+
+// applyEdits puts edits into the event, refusing any gjson did not place
+// (it cannot happen for the paths read here): an unredacted event must
+// never go out instead.
+func applyEdits(ev *sse.Event, edits []edit) error {
+	if len(edits) == 0 {
 		return nil
 	}
-	out, err := sjson.SetBytes(ev.Data, path, safe)
-	if err != nil {
-		return fmt.Errorf("redact answer: %w", err)
+	at := 0
+	for _, e := range edits {
+		if e.from < at || e.to > len(ev.Data) || e.from >= e.to || ev.Data[e.from] != '"' || ev.Data[e.to-1] != '"' {
+			return fmt.Errorf("redact answer: no place for a streamed text")
+		}
+		at = e.to
 	}
-	ev.Data, ev.Raw = out, nil
+	ev.Data, ev.Raw = splice(ev.Data, edits), nil
 	return nil
+}
+
+// splice applies edits (in increasing offset order, not overlapping) in one
+// copy: the event is not parsed again per edit.
+func splice(data []byte, edits []edit) []byte {
+	n := len(data)
+	for _, e := range edits {
+		n += len(e.raw) - (e.to - e.from)
+	}
+	out, at := make([]byte, 0, n), 0
+	for _, e := range edits {
+		out = append(append(out, data[at:e.from]...), e.raw...)
+		at = e.to
+	}
+	return append(out, data[at:]...)
 }
 
 func (f *redactFilter) stream(key string) *redact.Stream {
@@ -230,25 +273,33 @@ func (f *redactFilter) stream(key string) *redact.Stream {
 
 // chatChunk streams each choice's content and each tool call's arguments;
 // a choice that finishes has its held text released first, in a chunk of
-// its own.
+// its own. The event is read once: each text's offset is known, so the safe
+// texts are spliced in rather than set by path.
 func (f *redactFilter) chatChunk(ev *sse.Event, emit func(sse.Event) error) error {
-	choices := gjson.GetBytes(ev.Data, "choices").Array()
-	for i, ch := range choices {
+	var edits []edit
+	var finished []string
+	gjson.GetBytes(ev.Data, "choices").ForEach(func(_, ch gjson.Result) bool {
 		idx := ch.Get("index").Raw
-		p := "choices." + strconv.Itoa(i) + "."
-		if err := f.setDelta(ev, p+"delta.content", "c"+idx); err != nil {
-			return err
+		if e, ok := f.delta(ch.Get("delta.content"), "c"+idx); ok {
+			edits = append(edits, e)
 		}
-		for j, tc := range ch.Get("delta.tool_calls").Array() {
-			key := "t" + idx + ":" + tc.Get("index").Raw
-			if err := f.setDelta(ev, p+"delta.tool_calls."+strconv.Itoa(j)+".function.arguments", key); err != nil {
-				return err
+		ch.Get("delta.tool_calls").ForEach(func(_, tc gjson.Result) bool {
+			if e, ok := f.delta(tc.Get("function.arguments"), "t"+idx+":"+tc.Get("index").Raw); ok {
+				edits = append(edits, e)
 			}
-		}
+			return true
+		})
 		if fr := ch.Get("finish_reason"); fr.Exists() && fr.Type != gjson.Null {
-			if err := f.flushChoice(idx, *ev, emit); err != nil {
-				return err
-			}
+			finished = append(finished, idx)
+		}
+		return true
+	})
+	if err := applyEdits(ev, edits); err != nil {
+		return err
+	}
+	for _, idx := range finished {
+		if err := f.flushChoice(idx, *ev, emit); err != nil {
+			return err
 		}
 	}
 	return nil
