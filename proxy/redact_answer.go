@@ -279,17 +279,37 @@ func (f *redactFilter) chatChunk(ev *sse.Event, emit func(sse.Event) error) erro
 	var edits []edit
 	var finished []string
 	gjson.GetBytes(ev.Data, "choices").ForEach(func(_, ch gjson.Result) bool {
-		idx := ch.Get("index").Raw
-		if e, ok := f.delta(ch.Get("delta.content"), "c"+idx); ok {
-			edits = append(edits, e)
-		}
-		ch.Get("delta.tool_calls").ForEach(func(_, tc gjson.Result) bool {
-			if e, ok := f.delta(tc.Get("function.arguments"), "t"+idx+":"+tc.Get("index").Raw); ok {
-				edits = append(edits, e)
+		// One pass over the choice's keys, and one over its delta's.
+		var idx string
+		var delta, fr gjson.Result
+		ch.ForEach(func(k, v gjson.Result) bool {
+			switch k.Str {
+			case "index":
+				idx = v.Raw
+			case "delta":
+				delta = v
+			case "finish_reason":
+				fr = v
 			}
 			return true
 		})
-		if fr := ch.Get("finish_reason"); fr.Exists() && fr.Type != gjson.Null {
+		delta.ForEach(func(k, v gjson.Result) bool {
+			switch k.Str {
+			case "content":
+				if e, ok := f.delta(v, "c"+idx); ok {
+					edits = append(edits, e)
+				}
+			case "tool_calls":
+				v.ForEach(func(_, tc gjson.Result) bool {
+					if e, ok := f.delta(tc.Get("function.arguments"), "t"+idx+":"+tc.Get("index").Raw); ok {
+						edits = append(edits, e)
+					}
+					return true
+				})
+			}
+			return true
+		})
+		if fr.Exists() && fr.Type != gjson.Null {
 			finished = append(finished, idx)
 		}
 		return true
