@@ -83,7 +83,7 @@ type Options struct {
 	// JournalSegmentSize bounds one journal segment. Default 8 MiB.
 	JournalSegmentSize int64
 	// JournalDelay is how long the writer gathers journaled records into
-	// one commit. Default 100ms; Sync (every review read), a long queue and
+	// one commit. Default 50ms; Sync (every review read), a long queue and
 	// Close cut it short.
 	JournalDelay time.Duration
 }
@@ -117,7 +117,7 @@ func (o *Options) defaults() {
 		o.StaleAfter = 30 * time.Second
 	}
 	if o.JournalDelay <= 0 {
-		o.JournalDelay = 100 * time.Millisecond
+		o.JournalDelay = 50 * time.Millisecond
 	}
 }
 

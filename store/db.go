@@ -98,7 +98,10 @@ func openSQLite(path string) (*DB, error) {
 	// two write(2)s each, that an audit group commit of ~1 KB records
 	// writes: a third more records per second than 4 KiB pages.
 	common := "_busy_timeout=5000&_foreign_keys=1&_synchronous=NORMAL&_pragma=page_size(16384)"
-	w, err := sql.Open("sqlite", path+"?"+common+"&_journal_mode=WAL&_txlock=immediate&_pragma=wal_autocheckpoint(2500)")
+	// Page caches are kept small (1 MiB for the writer, 512 KiB per reader):
+	// the hot reads (keys, customers) have caches of their own above the
+	// store, the writer mostly appends, and every MiB is resident memory.
+	w, err := sql.Open("sqlite", path+"?"+common+"&_journal_mode=WAL&_txlock=immediate&_pragma=wal_autocheckpoint(2500)&_pragma=cache_size(-1024)")
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite writer: %w", err)
 	}
@@ -109,7 +112,7 @@ func openSQLite(path string) (*DB, error) {
 
 	// journal_mode is persistent in the file (the writer set it), so readers
 	// leave it alone and are made read-only as a guard.
-	r, err := sql.Open("sqlite", path+"?"+common+"&_query_only=1")
+	r, err := sql.Open("sqlite", path+"?"+common+"&_query_only=1&_pragma=cache_size(-512)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open sqlite reader: %w", err)
