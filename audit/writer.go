@@ -147,12 +147,14 @@ func (l *Log) fill(batch []*op) ([]*op, bool) {
 // batch costs the database less per record, and callers queue without
 // waking the writer for each record.
 func (l *Log) gather(batch []*op) ([]*op, bool) {
-	t := time.NewTimer(l.opts.JournalDelay)
-	select {
-	case <-t.C:
-	case <-l.kick:
+	if len(l.q) < l.opts.MaxBatch-1 { // a full batch waiting goes at once
+		t := time.NewTimer(l.opts.JournalDelay)
+		select {
+		case <-t.C:
+		case <-l.kick:
+		}
+		t.Stop()
 	}
-	t.Stop()
 	for len(batch) < l.opts.MaxBatch {
 		select {
 		case o, ok := <-l.q:

@@ -111,8 +111,10 @@ func (db *DB) auditWriteStmts() []string {
 		head += ` FOR UPDATE`
 	}
 	return []string{
-		sqlInsertIntent + "(" + placeholders(5) + ")",
-		sqlInsertRecord + "(" + placeholders(16) + ")",
+		sqlInsertIntent + rowsPlaceholders(1, 5),
+		sqlInsertIntent + rowsPlaceholders(insertChunk, 5),
+		sqlInsertRecord + rowsPlaceholders(1, 16),
+		sqlInsertRecord + rowsPlaceholders(insertChunk, 16),
 		sqlAdvanceHead,
 		fmt.Sprintf(sqlClearIntent, "?"),
 		head,
@@ -147,24 +149,34 @@ func (w *writer) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	return w.tx.PrepareContext(ctx, w.db.rebind(q))
 }
 
-// insertRows inserts rows of cols values each: one prepared statement for a
-// single row, multi-row statements otherwise (on SQLite too, where they
-// beat the prepared single-row statement run per row by a third).
+// insertRows inserts rows of cols values each, through statements prepared
+// once: chunks of insertChunk rows, then single rows. Parsing a multi-row
+// statement of each batch's own size cost a fifth of an audit commit.
 func (w *writer) insertRows(ctx context.Context, head string, cols int, args []any) error {
-	if len(args) != cols {
-		_, err := w.bulk(ctx, head, ``, cols, args)
-		return err
-	}
-	st, err := w.stmt(ctx, head+"("+placeholders(cols)+")")
-	if err != nil {
-		return err
-	}
-	for start := 0; start < len(args); start += cols {
-		if _, err := st.ExecContext(ctx, args[start:start+cols]...); err != nil {
+	for len(args) > 0 {
+		n := min(len(args)/cols, insertChunk)
+		if n < insertChunk {
+			n = 1
+		}
+		st, err := w.stmt(ctx, head+rowsPlaceholders(n, cols))
+		if err != nil {
 			return err
 		}
+		if _, err = st.ExecContext(ctx, args[:n*cols]...); err != nil {
+			return err
+		}
+		args = args[n*cols:]
 	}
 	return nil
+}
+
+// insertChunk is the rows of the multi-row insert statements.
+const insertChunk = 32
+
+// rowsPlaceholders is "(?, …), (?, …)": n rows of cols.
+func rowsPlaceholders(n, cols int) string {
+	row := "(" + placeholders(cols) + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
 // WriteAudit inserts w's intents and chains w's appends, all in one
