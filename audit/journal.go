@@ -15,11 +15,12 @@ import (
 )
 
 // The journal is the audit's local write-ahead log. With it, making a use's
-// "about to send" note and its outcome durable is one write(2) each to an
-// append-only file, and the group-commit writer chains the outcomes into the
-// database behind the request instead of in front of it.
+// "about to send" note and its outcome durable is one append each to a
+// segment file (a copy into its shared mapping on Linux, see segment.go;
+// write(2) elsewhere), and the group-commit writer chains the outcomes into
+// the database behind the request instead of in front of it.
 //
-// A write that returned is in the kernel's page cache, so it survives the
+// An append that returned is in the kernel's page cache, so it survives the
 // process being killed (SIGKILL, OOM, panic) exactly as a SQLite commit in
 // WAL mode with synchronous=NORMAL does; neither survives the machine losing
 // power before the next sync. After a crash, the next Open replays the
@@ -41,10 +42,11 @@ const (
 	journalAppend = 'a'
 
 	journalSuffix = ".journal"
-	// defaultSegmentSize bounds one segment before the next is started:
-	// small enough that replay after a crash is quick, large enough that
-	// rotations are rare (a record is ~1 KB).
-	defaultSegmentSize = 8 << 20
+	// defaultSegmentSize bounds one segment before the next is started.
+	// A mapped segment's written pages stay resident until it is closed,
+	// so it is kept small: 2 MiB is ~1,500 records, a rotation every
+	// second or so under heavy load.
+	defaultSegmentSize = 2 << 20
 )
 
 // errJournalBusy reports a journal folder another live process owns.
@@ -57,8 +59,8 @@ type journal struct {
 	maxSize int64
 
 	mu   sync.Mutex
-	f    *os.File
-	seg  uint64         // the segment written to
+	cur  segment        // the segment written to, nil before the first write
+	seg  uint64         // its number
 	size int64          // its size
 	refs map[uint64]int // lines per segment not yet committed
 	buf  []byte
@@ -128,21 +130,21 @@ func (j *journal) write(op byte, rec []byte) (uint64, error) {
 	if j.err != nil {
 		return 0, j.err
 	}
-	if j.f == nil || j.size >= j.maxSize {
-		if err := j.rotate(); err != nil {
+	n := int64(len(rec)) + 3
+	if j.cur == nil || j.size+n > j.cur.capacity() {
+		if err := j.rotate(n); err != nil {
 			j.err = err
 			return 0, err
 		}
 	}
 	j.buf = append(append(append(j.buf[:0], op, ' '), rec...), '\n')
-	n, err := j.f.Write(j.buf)
-	j.size += int64(n)
-	if err != nil {
+	if err := j.cur.append(j.size, j.buf); err != nil {
 		// A short write leaves a torn last line, which replay ignores: its
 		// use was never acknowledged. Nothing after it can be trusted.
 		j.err = fmt.Errorf("audit journal: %w", err)
 		return 0, j.err
 	}
+	j.size += n
 	j.refs[j.seg]++
 	if cap(j.buf) > 64<<10 {
 		j.buf = nil // one huge record must not pin its buffer
@@ -150,22 +152,23 @@ func (j *journal) write(op byte, rec []byte) (uint64, error) {
 	return j.seg, nil
 }
 
-// rotate starts the next segment; the one it leaves goes once its lines are
-// all released.
-func (j *journal) rotate() error {
-	if j.f != nil {
-		if err := j.f.Close(); err != nil {
+// rotate starts the next segment, with room for at least need bytes; the
+// one it leaves goes once its lines are all released.
+func (j *journal) rotate(need int64) error {
+	if j.cur != nil {
+		err := j.cur.close(j.size)
+		j.cur = nil
+		if err != nil {
 			return fmt.Errorf("audit journal: %w", err)
 		}
-		j.f = nil
 		j.dropIfDone(j.seg)
 	}
-	f, err := os.OpenFile(j.path(j.seg+1), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	seg, err := createSegment(j.path(j.seg+1), max(j.maxSize, need))
 	if err != nil {
 		return fmt.Errorf("audit journal: %w", err)
 	}
 	j.seg++
-	j.f, j.size = f, 0
+	j.cur, j.size = seg, 0
 	return nil
 }
 
@@ -181,7 +184,7 @@ func (j *journal) release(segs ...uint64) {
 
 // dropIfDone deletes a finished segment that is no longer written to.
 func (j *journal) dropIfDone(seg uint64) {
-	if j.refs[seg] > 0 || (seg == j.seg && j.f != nil) {
+	if j.refs[seg] > 0 || (seg == j.seg && j.cur != nil) {
 		return
 	}
 	delete(j.refs, seg)
@@ -207,11 +210,11 @@ func (j *journal) settled() bool {
 func (j *journal) closeFile() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.f == nil {
+	if j.cur == nil {
 		return nil
 	}
-	err := j.f.Close()
-	j.f = nil
+	err := j.cur.close(j.size)
+	j.cur = nil
 	if j.err == nil {
 		j.err = ErrClosed
 	}
@@ -256,6 +259,9 @@ func readJournal(dir string, segs []uint64) (replayed, error) {
 			}
 			return replayed{}, fmt.Errorf("audit journal: %w", err)
 		}
+		// A mapped segment a crash left open ends in the zeros it was
+		// allocated with.
+		data = bytes.TrimRight(data, "\x00")
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		sc.Buffer(nil, len(data)+1)
 		for sc.Scan() {

@@ -520,17 +520,22 @@ func TestJournalCloseWhileAway(t *testing.T) {
 
 // TestJournalWriteError: once a journal write fails, nothing more is taken
 // (ErrUnavailable), and what the journal held before is still chained.
+// brokenSegment fails every append, as a segment whose disk went away
+// would.
+type brokenSegment struct{ segment }
+
+func (brokenSegment) append(int64, []byte) error { return errors.New("disk gone") }
+
 func TestJournalWriteError(t *testing.T) {
 	tests := []struct {
 		name      string
 		breakFile func(t *testing.T, j *journal)
 	}{
-		{"file closed underneath", func(t *testing.T, j *journal) { must(t, j.f.Close()) }},
-		{"file not writable", func(t *testing.T, j *journal) {
-			ro, err := os.Open(j.path(j.seg))
-			must(t, err)
-			must(t, j.f.Close())
-			j.f = ro
+		{"append fails", func(t *testing.T, j *journal) { j.cur = brokenSegment{j.cur} }},
+		{"next segment cannot be made", func(t *testing.T, j *journal) {
+			// The segment is full and its successor's name is taken.
+			j.size = j.cur.capacity()
+			must(t, os.WriteFile(j.path(j.seg+1), nil, 0o600))
 		}},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,67 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// mapSegment appends by copying into a shared mapping of the file: no
+// system call per line. A store to a MAP_SHARED page is in the page cache
+// at once, exactly as a write(2) is, so it survives this process being
+// killed (the kernel writes the page back) and, like write(2) without
+// fsync, not the machine losing power. The file's blocks are allocated up
+// front (fallocate), so a full disk fails the rotation, never a store (which
+// would be SIGBUS). Unused space reads as zeros; close trims it, and replay
+// ignores it when a crash left it.
+type mapSegment struct {
+	f   *os.File
+	mem []byte
+}
+
+func createSegment(path string, size int64) (segment, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Fallocate(int(f.Fd()), 0, 0, size); err != nil {
+		f.Close()
+		os.Remove(path)
+		if errors.Is(err, syscall.EOPNOTSUPP) {
+			// A filesystem without fallocate (some network ones): a
+			// sparse mapping could fault on a full disk, so write instead.
+			return createFileSegment(path, size)
+		}
+		return nil, fmt.Errorf("allocate segment: %w", err)
+	}
+	mem, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("map segment: %w", err)
+	}
+	return &mapSegment{f: f, mem: mem}, nil
+}
+
+func (s *mapSegment) capacity() int64 { return int64(len(s.mem)) }
+
+func (s *mapSegment) append(off int64, p []byte) error {
+	if off < 0 || off+int64(len(p)) > int64(len(s.mem)) {
+		return fmt.Errorf("segment full")
+	}
+	copy(s.mem[off:], p)
+	return nil
+}
+
+// close unmaps the segment and cuts it to size, so a clean close leaves no
+// zeros behind.
+func (s *mapSegment) close(size int64) error {
+	errs := []error{syscall.Munmap(s.mem)}
+	s.mem = nil
+	errs = append(errs, s.f.Truncate(size), s.f.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close segment: %w", err)
+	}
+	return nil
+}
