@@ -278,41 +278,60 @@ func (f *redactFilter) stream(key string) *redact.Stream {
 func (f *redactFilter) chatChunk(ev *sse.Event, emit func(sse.Event) error) error {
 	var edits []edit
 	var finished []string
-	gjson.GetBytes(ev.Data, "choices").ForEach(func(_, ch gjson.Result) bool {
-		// One pass over the choice's keys, and one over its delta's.
-		var idx string
-		var delta, fr gjson.Result
-		ch.ForEach(func(k, v gjson.Result) bool {
-			switch k.Str {
-			case "index":
-				idx = v.Raw
-			case "delta":
-				delta = v
-			case "finish_reason":
-				fr = v
+	// Every occurrence of a key is read, not just the first or last: a
+	// caller's parser may take either, so each copy of a text is redacted.
+	each := func(obj gjson.Result, key string, fn func(v gjson.Result)) {
+		obj.ForEach(func(k, v gjson.Result) bool {
+			if k.Str == key {
+				fn(v)
 			}
 			return true
 		})
-		delta.ForEach(func(k, v gjson.Result) bool {
-			switch k.Str {
-			case "content":
-				if e, ok := f.delta(v, "c"+idx); ok {
-					edits = append(edits, e)
+	}
+	each(gjson.ParseBytes(ev.Data), "choices", func(choices gjson.Result) {
+		choices.ForEach(func(_, ch gjson.Result) bool {
+			// One pass over the choice's keys, then over its deltas'.
+			var idx string
+			var deltas []gjson.Result
+			finish := false
+			ch.ForEach(func(k, v gjson.Result) bool {
+				switch k.Str {
+				case "index":
+					idx = v.Raw
+				case "delta":
+					deltas = append(deltas, v)
+				case "finish_reason":
+					finish = finish || v.Type != gjson.Null
 				}
-			case "tool_calls":
-				v.ForEach(func(_, tc gjson.Result) bool {
-					if e, ok := f.delta(tc.Get("function.arguments"), "t"+idx+":"+tc.Get("index").Raw); ok {
-						edits = append(edits, e)
+				return true
+			})
+			for _, delta := range deltas {
+				delta.ForEach(func(k, v gjson.Result) bool {
+					switch k.Str {
+					case "content":
+						if e, ok := f.delta(v, "c"+idx); ok {
+							edits = append(edits, e)
+						}
+					case "tool_calls":
+						v.ForEach(func(_, tc gjson.Result) bool {
+							each(tc, "function", func(fn gjson.Result) {
+								each(fn, "arguments", func(args gjson.Result) {
+									if e, ok := f.delta(args, "t"+idx+":"+tc.Get("index").Raw); ok {
+										edits = append(edits, e)
+									}
+								})
+							})
+							return true
+						})
 					}
 					return true
 				})
 			}
+			if finish {
+				finished = append(finished, idx)
+			}
 			return true
 		})
-		if fr.Exists() && fr.Type != gjson.Null {
-			finished = append(finished, idx)
-		}
-		return true
 	})
 	if err := applyEdits(ev, edits); err != nil {
 		return err
