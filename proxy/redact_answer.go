@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -47,83 +48,81 @@ func (f *redactFilter) Body(b []byte) ([]byte, error) {
 	return out, nil
 }
 
-// object redacts the answer texts of a chat completion or Responses object
-// found at prefix ("" for the root, "response." inside an event). The body
-// is parsed once; only texts the redactor changed are written back.
-func (f *redactFilter) object(b []byte, prefix string) ([]byte, error) {
-	root := gjson.ParseBytes(b)
-	if prefix != "" {
-		root = root.Get(strings.TrimSuffix(prefix, "."))
-	}
-	type edit struct{ path, text string }
-	var edits []edit
-	visit := func(path string, v gjson.Result) {
-		if v.Type != gjson.String {
-			return
-		}
-		if safe := f.r.redaction.Answer(v.Str, f.reveal); safe != v.Str {
-			edits = append(edits, edit{prefix + path, safe})
-		}
-	}
-	for i, ch := range root.Get("choices").Array() {
-		p := "choices." + strconv.Itoa(i) + ".message."
-		msg := ch.Get("message")
-		visit(p+"content", msg.Get("content"))
-		visit(p+"refusal", msg.Get("refusal"))
-		for j, tc := range msg.Get("tool_calls").Array() {
-			visit(p+"tool_calls."+strconv.Itoa(j)+".function.arguments", tc.Get("function.arguments"))
-		}
-	}
-	for i, item := range root.Get("output").Array() {
-		p := "output." + strconv.Itoa(i) + "."
-		visit(p+"arguments", item.Get("arguments"))
-		for j, part := range item.Get("content").Array() {
-			visit(p+"content."+strconv.Itoa(j)+".text", part.Get("text"))
-			visit(p+"content."+strconv.Itoa(j)+".refusal", part.Get("refusal"))
-		}
-	}
-	for _, e := range edits {
-		var err error
-		if b, err = sjson.SetBytes(b, e.path, e.text); err != nil {
-			return nil, fmt.Errorf("redact answer: %w", err)
-		}
-	}
-	return b, nil
+// answerTexts are the paths of the texts in a chat completion or a
+// Responses object: "#" is every element of an array.
+var answerTexts = [][]string{
+	{"choices", "#", "message", "content"},
+	{"choices", "#", "message", "refusal"},
+	{"choices", "#", "message", "tool_calls", "#", "function", "arguments"},
+	{"output", "#", "arguments"},
+	{"output", "#", "content", "#", "text"},
+	{"output", "#", "content", "#", "refusal"},
 }
 
-// each rewrites every string at a path with one # per array level.
-func (f *redactFilter) each(b []byte, prefix, path string) ([]byte, error) {
-	head, rest, many := cutHash(path)
-	if !many {
-		v := gjson.GetBytes(b, prefix+path)
-		if v.Type != gjson.String {
-			return b, nil
+// object redacts the answer texts of a chat completion or Responses object
+// found at prefix ("" for the root, "response" inside an event). The body
+// is parsed once; only texts the redactor changed are written back, in
+// place.
+func (f *redactFilter) object(b []byte, prefix string) ([]byte, error) {
+	var paths [][]string
+	for _, p := range answerTexts {
+		if prefix != "" {
+			p = append([]string{prefix}, p...)
 		}
-		if safe := f.r.redaction.Answer(v.Str, f.reveal); safe != v.Str {
-			return sjson.SetBytes(b, prefix+path, safe)
-		}
+		paths = append(paths, p)
+	}
+	return f.whole(b, paths...)
+}
+
+// whole redacts every string at the paths in b as a complete text.
+func (f *redactFilter) whole(b []byte, paths ...[]string) ([]byte, error) {
+	root := gjson.ParseBytes(b)
+	var edits []edit
+	for _, p := range paths {
+		texts(root, p, func(v gjson.Result) {
+			if safe := f.r.redaction.Answer(v.Str, f.reveal); safe != v.Str {
+				edits = append(edits, edit{from: v.Index, to: v.Index + len(v.Raw), raw: jsonstr.Append(nil, safe)})
+			}
+		})
+	}
+	if len(edits) == 0 {
 		return b, nil
 	}
-	n := int(gjson.GetBytes(b, prefix+head+".#").Int())
-	for i := 0; i < n; i++ {
-		var err error
-		if b, err = f.each(b, prefix+head+"."+strconv.Itoa(i)+".", rest); err != nil {
-			return nil, err
-		}
+	slices.SortFunc(edits, func(a, b edit) int { return a.from - b.from })
+	if err := checkEdits(b, edits); err != nil {
+		return nil, err
 	}
-	return b, nil
+	return splice(b, edits), nil
 }
 
-func cutHash(path string) (head, rest string, ok bool) {
-	for i := 0; i+1 < len(path); i++ {
-		if path[i] == '.' && path[i+1] == '#' {
-			if i+2 < len(path) {
-				return path[:i], path[i+3:], true
-			}
+// texts calls visit for every string at path in obj. A segment names a key,
+// every occurrence of it (a caller's parser may read the first or the
+// last), or is "#", every element of an array.
+func texts(obj gjson.Result, path []string, visit func(gjson.Result)) {
+	if len(path) == 0 {
+		if obj.Type == gjson.String {
+			visit(obj)
 		}
+		return
 	}
-	return path, "", false
+	seg, rest := path[0], path[1:]
+	switch {
+	case seg == "#" && obj.IsArray():
+		obj.ForEach(func(_, v gjson.Result) bool {
+			texts(v, rest, visit)
+			return true
+		})
+	case seg != "#" && obj.IsObject():
+		obj.ForEach(func(k, v gjson.Result) bool {
+			if k.Str == seg {
+				texts(v, rest, visit)
+			}
+			return true
+		})
+	}
 }
+
+func splitPath(p string) []string { return strings.Split(p, ".") }
 
 // Event redacts one streamed event. Text deltas go through a streaming
 // redactor per text (choice, tool call or output part), which holds back
@@ -160,12 +159,12 @@ func (f *redactFilter) Event(ev sse.Event, emit func(sse.Event) error) error {
 	case ev.Name == "response.content_part.done":
 		err = f.setWhole(&ev, "part.text")
 	case ev.Name == "response.output_item.done":
-		err = f.rewrite(&ev, func(b []byte) ([]byte, error) { return f.object(b, "item.") })
+		err = f.rewrite(&ev, func(b []byte) ([]byte, error) { return f.object(b, "item") })
 		if err == nil {
 			err = f.rewriteItem(&ev)
 		}
 	case ev.Name == "response.completed", ev.Name == "response.failed", ev.Name == "response.incomplete":
-		err = f.rewrite(&ev, func(b []byte) ([]byte, error) { return f.object(b, "response.") })
+		err = f.rewrite(&ev, func(b []byte) ([]byte, error) { return f.object(b, "response") })
 	}
 	if err != nil {
 		return err
@@ -175,14 +174,9 @@ func (f *redactFilter) Event(ev sse.Event, emit func(sse.Event) error) error {
 
 // rewriteItem redacts a finished output item's own texts.
 func (f *redactFilter) rewriteItem(ev *sse.Event) error {
-	for _, p := range []string{"item.content.#.text", "item.arguments"} {
-		var err error
-		if ev.Data, err = f.each(ev.Data, "", p); err != nil {
-			return err
-		}
-	}
-	ev.Raw = nil
-	return nil
+	return f.rewrite(ev, func(b []byte) ([]byte, error) {
+		return f.whole(b, splitPath("item.content.#.text"), splitPath("item.arguments"))
+	})
 }
 
 func (f *redactFilter) rewrite(ev *sse.Event, fn func([]byte) ([]byte, error)) error {
@@ -198,15 +192,18 @@ func (f *redactFilter) rewrite(ev *sse.Event, fn func([]byte) ([]byte, error)) e
 
 // setWhole redacts a whole text in an event (a done event repeats it).
 func (f *redactFilter) setWhole(ev *sse.Event, path string) error {
-	return f.rewrite(ev, func(b []byte) ([]byte, error) { return f.each(b, "", path) })
+	return f.rewrite(ev, func(b []byte) ([]byte, error) { return f.whole(b, splitPath(path)) })
 }
 
 // setDelta streams the delta at path through the redactor for key.
 func (f *redactFilter) setDelta(ev *sse.Event, path, key string) error {
-	if e, ok := f.delta(gjson.GetBytes(ev.Data, path), key); ok {
-		return applyEdits(ev, []edit{e})
-	}
-	return nil
+	var edits []edit
+	texts(gjson.ParseBytes(ev.Data), splitPath(path), func(v gjson.Result) {
+		if e, ok := f.delta(v, key); ok {
+			edits = append(edits, e)
+		}
+	})
+	return applyEdits(ev, edits)
 }
 
 // edit replaces data[from:to] with raw.
@@ -235,14 +232,24 @@ func applyEdits(ev *sse.Event, edits []edit) error {
 	if len(edits) == 0 {
 		return nil
 	}
+	if err := checkEdits(ev.Data, edits); err != nil {
+		return err
+	}
+	ev.Data, ev.Raw = splice(ev.Data, edits), nil
+	return nil
+}
+
+// checkEdits refuses edits that are not each a whole string of data, in
+// order: the text would be written in the wrong place, and an unredacted
+// answer must never go out instead.
+func checkEdits(data []byte, edits []edit) error {
 	at := 0
 	for _, e := range edits {
-		if e.from < at || e.to > len(ev.Data) || e.from >= e.to || ev.Data[e.from] != '"' || ev.Data[e.to-1] != '"' {
-			return fmt.Errorf("redact answer: no place for a streamed text")
+		if e.from < at || e.to > len(data) || e.from >= e.to || data[e.from] != '"' || data[e.to-1] != '"' {
+			return fmt.Errorf("redact answer: no place for a text")
 		}
 		at = e.to
 	}
-	ev.Data, ev.Raw = splice(ev.Data, edits), nil
 	return nil
 }
 
@@ -458,8 +465,10 @@ func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
 // text key at all and a null finish_reason (as OpenAI writes it) is passed
 // without a look, such as a usage chunk.
 func carriesText(data []byte) bool {
+	// A key may be spelled with escapes ("cont\u0065nt"): such an event is
+	// read in full.
 	if bytes.Contains(data, []byte(`"content"`)) || bytes.Contains(data, []byte(`"arguments"`)) ||
-		bytes.Contains(data, []byte(`"refusal"`)) {
+		bytes.Contains(data, []byte(`"refusal"`)) || bytes.Contains(data, []byte(`\u`)) {
 		return true
 	}
 	return bytes.Contains(data, []byte(`"finish_reason"`)) && !bytes.Contains(data, []byte(`"finish_reason":null`))

@@ -42,3 +42,55 @@ func TestStreamDuplicateKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerDuplicateKeys: a complete answer, or a Responses event, that
+// names a text twice, or spells its key with escapes, has every copy
+// redacted.
+func TestAnswerDuplicateKeys(t *testing.T) {
+	red, err := redact.Compile([]redact.Value{{Field: "account.enterpriseNotes",
+		Text: "Procurement asked for a three-year discount", Visibility: catalog.Hide}}, redact.DefaultDetectors())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "Procurement asked for a three-year discount"
+	newFilter := func() *redactFilter {
+		return &redactFilter{r: &Request{Header: make(map[string][]string), redaction: red.NewSession()},
+			reveal: func(string) bool { return false }, streams: map[string]*redact.Stream{}}
+	}
+	leaked := func(b []byte) bool {
+		s := strings.ToLower(string(b))
+		return strings.Contains(s, "procurement") || strings.Contains(s, "three-year")
+	}
+	bodies := []string{
+		`{"choices":[{"index":0,"message":{"role":"assistant","content":"ok","content":"` + secret + `"}}]}`,
+		`{"choices":[{"index":0,"message":{"content":"ok"},"message":{"content":"` + secret + `"}}]}`,
+		`{"choices":[],"choices":[{"index":0,"message":{"content":"` + secret + `"}}]}`,
+		`{"output":[{"type":"message","content":[{"type":"output_text","text":"ok","text":"` + secret + `"}]}]}`,
+	}
+	for _, b := range bodies {
+		out, err := newFilter().Body([]byte(b))
+		if err != nil || leaked(out) {
+			t.Fatalf("%s\n-> %s (%v)", b, out, err)
+		}
+	}
+	events := []sse.Event{
+		sse.Named("response.output_text.delta", []byte(`{"item_id":"i","content_index":0,"delta":"ok. ","delta":"`+secret+`"}`)),
+		sse.Named("response.output_text.done", []byte(`{"item_id":"i","content_index":0,"text":"ok","text":"`+secret+`"}`)),
+		sse.Named("response.completed", []byte(`{"response":{"output":[{"content":[{"text":"`+secret+`"}]}]},"response":{"output":[]}}`)),
+		{Data: []byte(`{"choices":[{"index":0,"delta":{"cont\u0065nt":"` + secret + `"}}]}`)},
+	}
+	for _, ev := range events {
+		f := newFilter()
+		var out strings.Builder
+		emit := func(ev sse.Event) error { out.Write(ev.Data); out.WriteByte('\n'); return nil }
+		if err := f.Event(ev, emit); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.End(emit); err != nil {
+			t.Fatal(err)
+		}
+		if leaked([]byte(out.String())) {
+			t.Fatalf("%s %s\nleaked:\n%s", ev.Name, ev.Data, out.String())
+		}
+	}
+}
