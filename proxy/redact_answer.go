@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -48,15 +47,66 @@ func (f *redactFilter) Body(b []byte) ([]byte, error) {
 	return out, nil
 }
 
-// answerTexts are the paths of the texts in a chat completion or a
-// Responses object: "#" is every element of an array.
-var answerTexts = [][]string{
-	{"choices", "#", "message", "content"},
-	{"choices", "#", "message", "refusal"},
-	{"choices", "#", "message", "tool_calls", "#", "function", "arguments"},
-	{"output", "#", "arguments"},
-	{"output", "#", "content", "#", "text"},
-	{"output", "#", "content", "#", "refusal"},
+// answerTexts are the texts of a chat completion or a Responses object, as
+// a tree of keys: "#" is every element of an array, a leaf a text.
+var answerTexts = newPathTree(
+	"choices.#.message.content",
+	"choices.#.message.refusal",
+	"choices.#.message.tool_calls.#.function.arguments",
+	"output.#.arguments",
+	"output.#.content.#.text",
+	"output.#.content.#.refusal",
+)
+
+// itemTexts are the texts of one Responses output item; eventTexts those
+// the Responses stream events carry, by path.
+var (
+	itemTexts  = newPathTree("content.#.text", "arguments")
+	eventTexts = func() map[string]*pathTree {
+		m := map[string]*pathTree{}
+		for _, p := range []string{"delta", "text", "arguments", "part.text"} {
+			m[p] = newPathTree(p)
+		}
+		return m
+	}()
+)
+
+// eventTree is the tree of one event text's path.
+func eventTree(path string) *pathTree {
+	if t := eventTexts[path]; t != nil {
+		return t
+	}
+	return newPathTree(path)
+}
+
+// pathTree is a set of paths sharing their prefixes, so that one walk of a
+// body finds every text they name.
+type pathTree struct {
+	leaf bool
+	next map[string]*pathTree
+}
+
+func newPathTree(paths ...string) *pathTree {
+	root := &pathTree{}
+	for _, p := range paths {
+		n := root
+		for _, seg := range strings.Split(p, ".") {
+			if n.next == nil {
+				n.next = map[string]*pathTree{}
+			}
+			if n.next[seg] == nil {
+				n.next[seg] = &pathTree{}
+			}
+			n = n.next[seg]
+		}
+		n.leaf = true
+	}
+	return root
+}
+
+// under is the tree of paths below prefix.
+func (t *pathTree) under(prefix string) *pathTree {
+	return &pathTree{next: map[string]*pathTree{prefix: t}}
 }
 
 // object redacts the answer texts of a chat completion or Responses object
@@ -64,65 +114,56 @@ var answerTexts = [][]string{
 // is parsed once; only texts the redactor changed are written back, in
 // place.
 func (f *redactFilter) object(b []byte, prefix string) ([]byte, error) {
-	var paths [][]string
-	for _, p := range answerTexts {
-		if prefix != "" {
-			p = append([]string{prefix}, p...)
-		}
-		paths = append(paths, p)
+	if prefix == "" {
+		return f.whole(b, answerTexts)
 	}
-	return f.whole(b, paths...)
+	return f.whole(b, answerTexts.under(prefix))
 }
 
-// whole redacts every string at the paths in b as a complete text.
-func (f *redactFilter) whole(b []byte, paths ...[]string) ([]byte, error) {
-	root := gjson.ParseBytes(b)
+// whole redacts every string the tree names in b as a complete text.
+func (f *redactFilter) whole(b []byte, tree *pathTree) ([]byte, error) {
 	var edits []edit
-	for _, p := range paths {
-		texts(root, p, func(v gjson.Result) {
-			if safe := f.r.redaction.Answer(v.Str, f.reveal); safe != v.Str {
-				edits = append(edits, edit{from: v.Index, to: v.Index + len(v.Raw), raw: jsonstr.Append(nil, safe)})
-			}
-		})
-	}
+	texts(gjson.ParseBytes(b), tree, func(v gjson.Result) {
+		if safe := f.r.redaction.Answer(v.Str, f.reveal); safe != v.Str {
+			edits = append(edits, edit{from: v.Index, to: v.Index + len(v.Raw), raw: jsonstr.Append(nil, safe)})
+		}
+	})
 	if len(edits) == 0 {
 		return b, nil
 	}
-	slices.SortFunc(edits, func(a, b edit) int { return a.from - b.from })
 	if err := checkEdits(b, edits); err != nil {
 		return nil, err
 	}
 	return splice(b, edits), nil
 }
 
-// texts calls visit for every string at path in obj. A segment names a key,
-// every occurrence of it (a caller's parser may read the first or the
-// last), or is "#", every element of an array.
-func texts(obj gjson.Result, path []string, visit func(gjson.Result)) {
-	if len(path) == 0 {
-		if obj.Type == gjson.String {
-			visit(obj)
-		}
+// texts calls visit, in document order, for every string the tree names in
+// obj. A key counts at every occurrence (a caller's parser may read the
+// first or the last); "#" is every element of an array.
+func texts(obj gjson.Result, t *pathTree, visit func(gjson.Result)) {
+	if t.leaf && obj.Type == gjson.String {
+		visit(obj)
+	}
+	if len(t.next) == 0 {
 		return
 	}
-	seg, rest := path[0], path[1:]
 	switch {
-	case seg == "#" && obj.IsArray():
-		obj.ForEach(func(_, v gjson.Result) bool {
-			texts(v, rest, visit)
-			return true
-		})
-	case seg != "#" && obj.IsObject():
+	case obj.IsArray():
+		if each := t.next["#"]; each != nil {
+			obj.ForEach(func(_, v gjson.Result) bool {
+				texts(v, each, visit)
+				return true
+			})
+		}
+	case obj.IsObject():
 		obj.ForEach(func(k, v gjson.Result) bool {
-			if k.Str == seg {
-				texts(v, rest, visit)
+			if n := t.next[k.Str]; n != nil && k.Str != "#" {
+				texts(v, n, visit)
 			}
 			return true
 		})
 	}
 }
-
-func splitPath(p string) []string { return strings.Split(p, ".") }
 
 // Event redacts one streamed event. Text deltas go through a streaming
 // redactor per text (choice, tool call or output part), which holds back
@@ -175,7 +216,7 @@ func (f *redactFilter) Event(ev sse.Event, emit func(sse.Event) error) error {
 // rewriteItem redacts a finished output item's own texts.
 func (f *redactFilter) rewriteItem(ev *sse.Event) error {
 	return f.rewrite(ev, func(b []byte) ([]byte, error) {
-		return f.whole(b, splitPath("item.content.#.text"), splitPath("item.arguments"))
+		return f.whole(b, itemTexts.under("item"))
 	})
 }
 
@@ -192,13 +233,13 @@ func (f *redactFilter) rewrite(ev *sse.Event, fn func([]byte) ([]byte, error)) e
 
 // setWhole redacts a whole text in an event (a done event repeats it).
 func (f *redactFilter) setWhole(ev *sse.Event, path string) error {
-	return f.rewrite(ev, func(b []byte) ([]byte, error) { return f.whole(b, splitPath(path)) })
+	return f.rewrite(ev, func(b []byte) ([]byte, error) { return f.whole(b, eventTree(path)) })
 }
 
 // setDelta streams the delta at path through the redactor for key.
 func (f *redactFilter) setDelta(ev *sse.Event, path, key string) error {
 	var edits []edit
-	texts(gjson.ParseBytes(ev.Data), splitPath(path), func(v gjson.Result) {
+	texts(gjson.ParseBytes(ev.Data), eventTree(path), func(v gjson.Result) {
 		if e, ok := f.delta(v, key); ok {
 			edits = append(edits, e)
 		}
