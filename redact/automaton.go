@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"slices"
 	"unicode"
 	"unicode/utf8"
 )
@@ -39,7 +40,24 @@ type automaton struct {
 	term       []int32 // by state id: pattern id+1 ending here, or 0
 	dict       []int32 // by state id: nearest proper suffix state ending a pattern, -1 for none
 	patLen     []int32 // by pattern id: normalized length in bytes
+
+	// For whole ASCII texts (see engine.scanACStarts): walk is the goto
+	// graph of the dense states alone, child ref<<1 | 1 if the child ends a
+	// pattern, 0 for no child; lead says which raw bytes may begin a match.
+	walk    []int32
+	lead    [256]uint8
+	anyLead bool                   // some byte is leadAny
+	bigram  [128 * 128 / 64]uint64 // raw ASCII byte pairs some pattern begins with
 }
+
+// lead values: a value that begins with a word rune matches only at a
+// word start, so inside a word only its first byte is worth a walk.
+const (
+	leadNone      = iota // not a word byte, and no value begins with it
+	leadAny              // not a word byte, but some value begins with it
+	leadWord             // a word byte no value begins with
+	leadWordStart        // a word byte some value begins with
+)
 
 type edge struct {
 	cls  int32
@@ -65,7 +83,51 @@ func buildAutomaton(pats []string) *automaton {
 	order := t.bfs()
 	a.renumber(t, order)
 	a.link(t)
+	a.setLead(pats)
 	return a
+}
+
+// setLead fills lead for raw ASCII bytes; bytes over 0x7f stay leadNone,
+// as the whole-text walk only runs on ASCII texts.
+func (a *automaton) setLead(pats []string) {
+	var first [256]bool
+	for _, p := range pats {
+		first[p[0]] = true
+	}
+	for b := range 128 {
+		f := foldByte(byte(b))
+		switch word := wordRune(rune(f)); {
+		case word && first[f]:
+			a.lead[b] = leadWordStart
+		case word:
+			a.lead[b] = leadWord
+		case first[f] && f != ' ':
+			a.lead[b], a.anyLead = leadAny, true
+		}
+		// The states one byte deep are dense (denseDepth).
+		c1 := a.walk[a.ascii[b]] >> 1
+		if c1 == 0 {
+			continue
+		}
+		for b2 := range 128 {
+			if a.walk[c1+int32(a.ascii[b2])] != 0 {
+				k := b<<7 | b2
+				a.bigram[k>>6] |= 1 << (k & 63)
+			}
+		}
+	}
+}
+
+// mayStart reports whether some pattern begins with the raw ASCII bytes
+// b1 b2 (b2 a whitespace byte standing for its whole run). Every pattern
+// has at least two bytes (minTextAlnum), so a start without a second byte
+// is no start.
+func (a *automaton) mayStart(b1, b2 byte) bool { return a.startBit(b1, b2) != 0 }
+
+// startBit is mayStart as 0 or 1.
+func (a *automaton) startBit(b1, b2 byte) int {
+	k := uint(b1&0x7f)<<7 | uint(b2&0x7f)
+	return int(a.bigram[k>>6] >> (k & 63) & 1)
 }
 
 // trie is the goto graph while building, states in insertion order.
@@ -193,7 +255,69 @@ func (a *automaton) link(t *trie) {
 			}
 		}
 	}
+	a.reorderDeep(t, fail)
 	a.encode(t, fail)
+}
+
+// reorderDeep renumbers the deep states depth first, once the breadth
+// first ids have served to link them: a value's tail below the dense
+// states is then one run of ids and edges, so following a match through
+// it reads memory in order instead of jumping a level's width per byte.
+func (a *automaton) reorderDeep(t *trie, fail []int32) {
+	nd, states := a.nDense, int32(len(a.depth))
+	if states == nd {
+		return
+	}
+	perm := make([]int32, states) // old id → new id
+	for s := range nd {
+		perm[s] = s
+	}
+	next := nd
+	var stack []int32
+	for s := range nd {
+		for e := t.first[s]; e >= 0; e = t.edges[e].sib {
+			if x := t.edges[e].next; x >= nd {
+				stack = append(stack[:0], x)
+			}
+			for len(stack) > 0 {
+				y := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				perm[y], next = next, next+1
+				for e2 := t.first[y]; e2 >= 0; e2 = t.edges[e2].sib {
+					stack = append(stack, t.edges[e2].next)
+				}
+			}
+		}
+	}
+	permute := func(v []int32) {
+		old := slices.Clone(v)
+		for s, x := range old {
+			v[perm[s]] = x
+		}
+	}
+	permute(t.first)
+	permute(t.last)
+	permute(a.depth)
+	permute(a.term)
+	permute(a.dict)
+	permute(fail)
+	for s := nd; s < states; s++ {
+		fail[s] = perm[fail[s]]
+		if a.dict[s] >= 0 {
+			a.dict[s] = perm[a.dict[s]]
+		}
+	}
+	for s := range nd {
+		if a.dict[s] >= 0 {
+			a.dict[s] = perm[a.dict[s]]
+		}
+	}
+	for i := range t.edges {
+		t.edges[i].next = perm[t.edges[i].next]
+	}
+	for i, x := range a.trans {
+		a.trans[i] = perm[x]
+	}
 }
 
 // encode turns state ids into references with the output bit.
@@ -207,6 +331,17 @@ func (a *automaton) encode(t *trie, fail []int32) {
 	}
 	for i, x := range a.trans {
 		a.trans[i] = enc[x]
+	}
+	a.walk = make([]int32, nd*n)
+	for s := range nd {
+		for e := t.first[s]; e >= 0; e = t.edges[e].sib {
+			x := t.edges[e].next
+			w := a.ref(x) << 1
+			if a.term[x] != 0 {
+				w |= 1
+			}
+			a.walk[s*n+t.edges[e].cls] = w
+		}
 	}
 	a.edges = t.edges
 	for i := range a.edges {
@@ -269,6 +404,17 @@ func (a *automaton) deepStep(ref, c int32) int32 {
 			return a.trans[ref+c]
 		}
 	}
+}
+
+// deepChild is the goto edge of a deep state on class c (ref<<1 | out),
+// or 0: no failure links, as the whole-text walk follows one start only.
+func (a *automaton) deepChild(ref, c int32) int32 {
+	for e := a.deepFirst[ref-a.denseLimit]; e >= 0; e = a.edges[e].sib {
+		if a.edges[e].cls == c {
+			return a.edges[e].next
+		}
+	}
+	return 0
 }
 
 // assignClasses gives every byte that occurs in a pattern its own class;

@@ -1,12 +1,8 @@
 package redact
 
 import (
-	"encoding/binary"
-	"math"
 	"slices"
 	"unicode/utf8"
-
-	"github.com/crisphq/crisp/catalog"
 )
 
 // engine is the one redaction algorithm behind Session.Text, Session.JSON
@@ -36,15 +32,14 @@ type engine struct {
 	acPos  int   // automaton: consumed up to here
 	acCur  int32 // state reference
 	acWait []cand
-	// acBefore drops matches that start at or after it (see scanACPair);
-	// otherwise past any position.
-	acBefore int
 
 	numFrom, numHold   int
 	wordFrom, wordHold int
 	mailFrom, mailHold int
 
 	cands   []cand
+	spare   []cand   // sortCands' other buffer
+	keys    []uint64 // sortCands' keys
 	out     []byte
 	scratch []byte // number readings
 	// deferOut: a whole text whose output is still a copy of its input
@@ -66,7 +61,7 @@ type cand struct {
 const lookBehind = 16
 
 func newEngine(r *Redactor, s *Session, reveal func(string) bool) *engine {
-	return &engine{r: r, s: s, reveal: reveal, det: r.det, acBefore: math.MaxInt}
+	return &engine{r: r, s: s, reveal: reveal, det: r.det}
 }
 
 // run scans whatever arrived since the last call and writes all output
@@ -128,7 +123,7 @@ func incompleteTail(buf []byte) int {
 // resolve writes output up to h: leftmost-longest among the candidates
 // that start before h, which no future input can change.
 func (e *engine) resolve(h int) {
-	slices.SortFunc(e.cands, func(a, b cand) int { return a.start - b.start })
+	e.sortCands()
 	i := 0
 	for {
 		if e.absorbing && !e.absorb() {
@@ -161,6 +156,38 @@ func (e *engine) resolve(h int) {
 	}
 	e.cands = kept
 }
+
+// sortCands orders the candidates by start; the order among equal starts
+// does not matter (next weighs them all). Each matcher finds its
+// candidates roughly in order, but together they are a few interleaved
+// runs: sorting packed keys and gathering once is several times cheaper
+// than sorting the wide candidates with a comparison function.
+func (e *engine) sortCands() {
+	c := e.cands
+	if len(c) < 2 || slices.IsSortedFunc(c, byStart) {
+		return
+	}
+	if cap(e.keys) < len(c) {
+		e.keys, e.spare = make([]uint64, 0, len(c)), make([]cand, 0, len(c))
+	}
+	keys := e.keys[:0]
+	for i, x := range c {
+		rel := uint64(x.start - e.off) // no kept candidate starts before off (compact)
+		if rel >= 1<<40 || i >= 1<<24 {
+			slices.SortFunc(c, byStart)
+			return
+		}
+		keys = append(keys, rel<<24|uint64(i))
+	}
+	slices.Sort(keys)
+	sorted := e.spare[:0]
+	for _, k := range keys {
+		sorted = append(sorted, c[k&(1<<24-1)])
+	}
+	e.cands, e.spare, e.keys = sorted, c[:0], keys
+}
+
+func byStart(a, b cand) int { return a.start - b.start }
 
 // next returns the best candidate at the smallest start, where a start
 // before emit counts as emit: the part of a match that overlaps the one
@@ -259,9 +286,28 @@ func (e *engine) plain(upTo int) {
 // flushDeferred starts the output of a whole text at its first change.
 func (e *engine) flushDeferred() {
 	if e.deferOut {
-		e.out = append(make([]byte, 0, len(e.buf)+64), e.buf[:e.emit-e.off]...)
+		e.out = append(make([]byte, 0, e.outCap()), e.buf[:e.emit-e.off]...)
 		e.deferOut = false
 	}
+}
+
+// outCap bounds the output of a whole text, whose candidates are all
+// known by now: as if each of them added its marker (or restored value),
+// so the output is allocated once and never regrown.
+func (e *engine) outCap() int {
+	n := len(e.buf) + 64
+	for _, c := range e.cands {
+		switch c.kind {
+		case kindHidden:
+			n += len("[hidden:]") + len(e.r.values[c.val].Field)
+		case kindMasked:
+			v := e.r.values[c.val]
+			n += len("[masked:#]") + len(v.Field) + 20 + len(v.Text)
+		default:
+			n += len("[hidden:api_key]")
+		}
+	}
+	return n
 }
 
 func (e *engine) replace(c cand) {
@@ -287,7 +333,7 @@ func (e *engine) replace(c cand) {
 func (e *engine) writeMarker(k kind) {
 	e.flushDeferred()
 	e.out = append(append(append(e.out, "[hidden:"...), k.String()...), ']')
-	e.s.count("detector:" + k.String())
+	e.s.count(k.manifestKey())
 }
 
 // compact drops bytes no matcher will look at again.
@@ -310,238 +356,3 @@ func (e *engine) compact() {
 
 // held is how many bytes have arrived but are not yet decided.
 func (e *engine) held() int { return e.off + len(e.buf) - e.emit }
-
-// scanAC feeds the normalized view of the new bytes through the automaton
-// and validates the matches whose following rune has arrived. Whitespace
-// is all one class and runs collapse inside the automaton, so the ASCII
-// path is a table lookup and one step per byte.
-func (e *engine) scanAC() {
-	if e.final && e.acPos == 0 && e.off == 0 && len(e.buf) >= pairMin && isASCII(e.buf) {
-		e.scanACPair()
-		return
-	}
-	a := e.r.ac
-	buf, off := e.buf, e.off
-	i := e.acPos - off
-	cur := e.acCur
-	var tmp [utf8.UTFMax]byte
-	for i < len(buf) {
-		b := buf[i]
-		if b < utf8.RuneSelf {
-			c := int32(a.ascii[b])
-			i++
-			var next int32
-			if cur < a.denseLimit {
-				next = a.trans[cur+c]
-			} else {
-				next = a.deepStep(cur, c)
-			}
-			cur = next >> 1
-			if next&1 != 0 {
-				e.acMatch(cur, i)
-			}
-			continue
-		}
-		if !e.final && !utf8.FullRune(buf[i:]) {
-			break
-		}
-		r, w := utf8.DecodeRune(buf[i:])
-		i += w
-		var nb []byte
-		switch {
-		case r == utf8.RuneError && w == 1:
-			nb = buf[i-1 : i]
-		case isSpaceRune(r):
-			nb = append(tmp[:0], ' ')
-		case ignorable(r):
-			continue
-		default:
-			nb = tmp[:utf8.EncodeRune(tmp[:], foldRune(r))]
-		}
-		for _, x := range nb {
-			c := int32(a.cls[x])
-			var next int32
-			if cur < a.denseLimit {
-				next = a.trans[cur+c]
-			} else {
-				next = a.deepStep(cur, c)
-			}
-			cur = next >> 1
-			if next&1 != 0 {
-				e.acMatch(cur, i)
-			}
-		}
-	}
-	e.acPos, e.acCur = off+i, cur
-	e.validateAC()
-}
-
-// pairMin is the smallest whole text scanned by two walks; pairSync is
-// how far the second walk's states are kept to find where the first walk
-// meets it.
-const (
-	pairMin  = 8 << 10
-	pairSync = 512
-)
-
-// scanACPair is scanAC for a whole ASCII text of pairMin bytes or more: it
-// walks the two halves at once, so the CPU overlaps their dependent table
-// loads. The second walk starts at the root in the middle and finds every
-// match that starts there or later. The first walk goes on past the
-// middle, keeping only matches that start before it, until it is in the
-// state the second was in at the same byte: from there they agree.
-func (e *engine) scanACPair() {
-	a, buf := e.r.ac, e.buf
-	n := len(buf)
-	m := n / 2
-	var rec [pairSync]int32
-	c1, c2 := int32(0), int32(0)
-	for i := range m {
-		j := m + i
-		x1, x2 := int32(a.ascii[buf[i]]), int32(a.ascii[buf[j]])
-		var n1, n2 int32
-		if c1 < a.denseLimit {
-			n1 = a.trans[c1+x1]
-		} else {
-			n1 = a.deepStep(c1, x1)
-		}
-		if c2 < a.denseLimit {
-			n2 = a.trans[c2+x2]
-		} else {
-			n2 = a.deepStep(c2, x2)
-		}
-		c1, c2 = n1>>1, n2>>1
-		if n1&1 != 0 {
-			e.acMatch(c1, i+1)
-		}
-		if n2&1 != 0 {
-			e.acMatch(c2, j+1)
-		}
-		if i < pairSync {
-			rec[i] = c2
-		}
-	}
-	if n%2 == 1 {
-		c2 = e.acStep(c2, n-1)
-	}
-	e.acBefore = m
-	for p := m; p < n; p++ {
-		k := p - m
-		if k == 0 && c1 == 0 || k > 0 && k <= pairSync && c1 == rec[k-1] ||
-			k > pairSync && srcStart(buf, p, int(a.depth[a.id(c1)])) >= m {
-			break
-		}
-		c1 = e.acStep(c1, p)
-	}
-	e.acBefore = math.MaxInt
-	e.acPos, e.acCur = n, c2
-	e.validateAC()
-}
-
-// acStep feeds the ASCII byte at i and records its matches.
-func (e *engine) acStep(cur int32, i int) int32 {
-	a := e.r.ac
-	c := int32(a.ascii[e.buf[i]])
-	var next int32
-	if cur < a.denseLimit {
-		next = a.trans[cur+c]
-	} else {
-		next = a.deepStep(cur, c)
-	}
-	if next&1 != 0 {
-		e.acMatch(next>>1, i+1)
-	}
-	return next >> 1
-}
-
-// isASCII reports a text with no byte over 0x7f.
-func isASCII(b []byte) bool {
-	var acc uint64
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		acc |= binary.LittleEndian.Uint64(b[i:])
-	}
-	for ; i < len(b); i++ {
-		acc |= uint64(b[i])
-	}
-	return acc&0x8080808080808080 == 0
-}
-
-// acMatch records every pattern that ends at i in the state cur.
-func (e *engine) acMatch(cur int32, i int) {
-	a := e.r.ac
-	st := a.id(cur)
-	if t := a.term[st]; t != 0 {
-		e.acRaw(t-1, i)
-	}
-	for d := a.dict[st]; d >= 0; d = a.dict[d] {
-		e.acRaw(a.term[d]-1, i)
-	}
-}
-
-func (e *engine) acRaw(p int32, i int) {
-	start := srcStart(e.buf, i, int(e.r.ac.patLen[p]))
-	if start >= e.acBefore {
-		return
-	}
-	e.acWait = append(e.acWait, cand{start: e.off + start, end: e.off + i, val: p})
-}
-
-// validateAC applies the whole-word rule to the matches whose following
-// rune has arrived and turns them into candidates.
-func (e *engine) validateAC() {
-	waiting := e.acWait[:0]
-	for _, m := range e.acWait {
-		end := m.end - e.off
-		if !e.final && (end >= len(e.buf) || !utf8.FullRune(e.buf[end:])) {
-			waiting = append(waiting, m)
-			continue
-		}
-		pat := e.r.pats[m.val]
-		if pat.space && longSpaceRun(e.buf[m.start-e.off:end]) >= 0 {
-			continue
-		}
-		if pat.edgeLeft {
-			if r, ok := runeBefore(e.buf, m.start-e.off); ok && wordRune(r) {
-				continue
-			}
-		}
-		if pat.edgeRight {
-			if r, ok := runeAt(e.buf, end); ok && wordRune(r) {
-				continue
-			}
-		}
-		k := kindMasked
-		if e.r.values[pat.val].Visibility != catalog.Mask {
-			k = kindHidden
-		}
-		e.cands = append(e.cands, cand{start: m.start, end: m.end, val: pat.val, kind: k})
-	}
-	e.acWait = waiting
-}
-
-// acHold is where the longest suffix that is still a prefix of a pattern
-// begins, or the first match still waiting for its following rune.
-func (e *engine) acHold() int {
-	if e.final {
-		return e.off + len(e.buf)
-	}
-	a := e.r.ac
-	h := e.acPos
-	if d := a.depth[a.id(e.acCur)]; d > 0 {
-		start := srcStart(e.buf, e.acPos-e.off, int(d))
-		// No match spans an overlong whitespace run: hold from after it.
-		for {
-			k := longSpaceRun(e.buf[start : e.acPos-e.off])
-			if k < 0 {
-				break
-			}
-			start += k
-		}
-		h = e.off + start
-	}
-	for _, m := range e.acWait {
-		h = min(h, m.start)
-	}
-	return h
-}

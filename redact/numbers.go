@@ -117,6 +117,40 @@ func (s *numberSet) couldStart(g []byte) bool {
 	return i == j || s.prefix.walk(g[i:j]) >= 0
 }
 
+// mayMatch reports whether the number whose first digit is at a may have
+// a reading that is a value: every reading spells a prefix of the digits
+// of its groups and decimals taken together, so its significant digits
+// (less leading and trailing zeros) must end at a node of prefix that
+// ends a value's. For a whole text only: it does not tell how far the
+// number goes, which a stream's hold needs.
+func (s *numberSet) mayMatch(buf []byte, a int) bool {
+	t := &s.prefix
+	node, lead := int32(0), true
+	for i := a; i < len(buf); { // as long as the walk goes on: bounded by the values
+		b := buf[i]
+		if !isDigit(b) {
+			w, _ := groupSepAt(buf, i) // every group and decimal separator
+			if w <= 0 || i+w >= len(buf) || !isDigit(buf[i+w]) {
+				break
+			}
+			i += w
+			continue
+		}
+		i++
+		if lead && b == '0' {
+			continue
+		}
+		lead = false
+		if node = t.step(node, b); node < 0 {
+			return false
+		}
+		if t.val[node] != 0 {
+			return true
+		}
+	}
+	return t.val != nil && t.val[0] != 0
+}
+
 // mantissa is the significant digits of a canonical number: no point, no
 // leading or trailing zeros.
 func mantissa(canon string) string {

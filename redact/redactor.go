@@ -81,6 +81,25 @@ func (k kind) String() string {
 	return "api_key"
 }
 
+// manifestKey is the detector's key in Session.Manifest.
+func (k kind) manifestKey() string {
+	switch k {
+	case kindCard:
+		return "detector:card"
+	case kindSSN:
+		return "detector:ssn"
+	case kindIBAN:
+		return "detector:iban"
+	case kindPhone:
+		return "detector:phone"
+	case kindEmail:
+		return "detector:email"
+	case kindKey:
+		return "detector:api_key"
+	}
+	return "detector:" + k.String()
+}
+
 // byteKind bits, per Redactor so the hot loops need no globals.
 const (
 	bDigit  = 1 << iota // 0-9

@@ -27,6 +27,10 @@ func (e *engine) scanWords() {
 	buf, off, kinds := e.buf, e.off, &e.r.byteKind
 	n := len(buf)
 	i := max(e.wordFrom-off, 0)
+	if e.final {
+		e.scanWordsFinal(i)
+		return
+	}
 	for i < n {
 		if kinds[buf[i]]&bKey == 0 {
 			i++
@@ -55,6 +59,40 @@ func (e *engine) scanWords() {
 		i = j
 	}
 	e.wordFrom, e.wordHold = off+n, off+n
+}
+
+// scanWordsFinal is scanWords when no more bytes come: only runs of
+// minKeyLen bytes or more can be keys, so it looks at every minKeyLen-th
+// byte and only around one inside a run does it read the run.
+func (e *engine) scanWordsFinal(i int) {
+	buf, kinds := e.buf, &e.r.byteKind
+	n := len(buf)
+	if i > 0 { // the rest of a run decided before
+		for i < n && kinds[buf[i]]&bKey != 0 && kinds[buf[i-1]]&bKey != 0 {
+			i++
+		}
+	}
+	// From here on buf[i-1], if any, ends no run that counts.
+	for i+minKeyLen <= n {
+		p := i + minKeyLen - 1
+		if kinds[buf[p]]&bKey == 0 {
+			i = p + 1
+			continue
+		}
+		s := p
+		for s > i && kinds[buf[s-1]]&bKey != 0 {
+			s--
+		}
+		j := p + 1
+		for j < n && kinds[buf[j]]&bKey != 0 {
+			j++
+		}
+		if j-s >= minKeyLen {
+			e.matchKey(s, j)
+		}
+		i = j
+	}
+	e.wordFrom, e.wordHold = e.off+n, e.off+n
 }
 
 // firstSpace returns the index of the first 0x20 byte in the 16 bytes

@@ -86,7 +86,9 @@ func (s *Session) Text(t string) string {
 	if !changed {
 		return t
 	}
-	return string(out)
+	// out is the engine's own, sized once (outCap) and referenced by
+	// nothing else: it becomes the string without a second copy.
+	return unsafe.String(unsafe.SliceData(out), len(out))
 }
 
 // redact runs the engine over a whole text; out is valid only if changed.

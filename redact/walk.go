@@ -1,0 +1,154 @@
+package redact
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// scanACStarts is scanAC for a whole ASCII text. A match of a value that
+// begins with a word rune is kept only at a word start, and one that
+// begins otherwise only where its first byte is: so instead of stepping
+// the automaton through every byte, it walks the goto graph from those
+// starts alone, which finds the same matches that would pass validateAC
+// (the rest would be dropped there) for a fraction of the steps. Nothing
+// is held for a whole text, so the automaton's state at the end does not
+// matter.
+func (e *engine) scanACStarts() {
+	if e.r.ac.anyLead {
+		e.scanACStartsBytes()
+	} else {
+		e.scanACWordStarts()
+	}
+	e.acPos, e.acCur = len(e.buf), 0
+	e.validateAC()
+}
+
+// scanACWordStarts finds the word starts eight bytes at a time, for
+// values that all begin with a word rune.
+func (e *engine) scanACWordStarts() {
+	a, buf := e.r.ac, e.buf
+	n := len(buf)
+	i, prev := 0, uint64(0) // prev: the byte before i is a word byte
+	// Most word starts begin no value, and which do is no pattern a
+	// branch predictor can learn: the starts of a block are filtered
+	// into walk without a branch, and only those are walked.
+	var walk [64]int32
+	for ; i+64 < n; i += 64 {
+		w := wordBits64((*[64]byte)(buf[i:]))
+		starts := w &^ (w<<1 | prev)
+		prev = w >> 63
+		nw := 0
+		for starts != 0 {
+			k := i + bits.TrailingZeros64(starts)
+			starts &= starts - 1
+			walk[nw] = int32(k)
+			nw += a.startBit(buf[k], buf[k+1])
+		}
+		for _, k := range walk[:nw] {
+			e.acWalk(int(k))
+		}
+	}
+	for ; i+8 <= n; i += 8 {
+		w := wordBits(binary.LittleEndian.Uint64(buf[i:]))
+		starts := w &^ (w<<1 | prev)
+		prev = w >> 7
+		for starts != 0 {
+			k := i + bits.TrailingZeros64(starts)
+			starts &= starts - 1
+			if k+1 < n && a.mayStart(buf[k], buf[k+1]) {
+				e.acWalk(k)
+			}
+		}
+	}
+	for ; i+1 < n; i++ {
+		w := uint64(0)
+		if a.lead[buf[i]] >= leadWord {
+			w = 1
+		}
+		if w&^prev != 0 && a.mayStart(buf[i], buf[i+1]) {
+			e.acWalk(i)
+		}
+		prev = w
+	}
+}
+
+// wordBits64 is wordBits for 64 bytes.
+func wordBits64(b *[64]byte) uint64 {
+	var w uint64
+	for j := range 8 {
+		w |= wordBits(binary.LittleEndian.Uint64(b[8*j:])) << (8 * j)
+	}
+	return w
+}
+
+// wordBits has bit k set where byte k of the ASCII bytes x (low first) is
+// a word byte: a letter, a digit or '_'. Every lane stays below 0x100, so
+// the range tests do not borrow or carry into the next byte.
+func wordBits(x uint64) uint64 {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	// lo < v < hi per byte: (127+hi-v) and (v+127-lo) both reach 0x80.
+	l := x | ones*0x20
+	letter := (ones*(127+'z'+1) - l) & (l + ones*(127-'a'+1))
+	digit := (ones*(127+'9'+1) - x) & (x + ones*(127-'0'+1))
+	under := ^(x ^ ones*'_' + ones*0x7f)
+	m := (letter | digit | under) & high
+	return (m >> 7) * 0x0102040810204080 >> 56
+}
+
+// scanACStartsBytes is the byte at a time loop for value sets where some
+// value begins with punctuation, which may start a match inside a word.
+func (e *engine) scanACStartsBytes() {
+	a, buf := e.r.ac, e.buf
+	n := len(buf) - 1 // a start needs a second byte
+	for i := 0; i < n; {
+		switch a.lead[buf[i]] {
+		case leadNone:
+			i++
+		case leadAny:
+			if a.mayStart(buf[i], buf[i+1]) {
+				e.acWalk(i)
+			}
+			i++
+		default:
+			if a.mayStart(buf[i], buf[i+1]) {
+				e.acWalk(i)
+			}
+			for i++; i < n && a.lead[buf[i]] >= leadWord; i++ {
+			}
+		}
+	}
+}
+
+// acWalk records every pattern that starts at s, feeding the normalized
+// view (a whitespace run is one space) to the goto graph until it has no
+// edge.
+func (e *engine) acWalk(s int) {
+	a, buf := e.r.ac, e.buf
+	cur, space := int32(0), false
+	for i := s; i < len(buf); i++ {
+		c := int32(a.ascii[buf[i]])
+		if c == clsSpace {
+			if space {
+				continue
+			}
+			space = true
+		} else {
+			space = false
+		}
+		var next int32
+		if cur < a.denseLimit {
+			next = a.walk[cur+c]
+		} else {
+			next = a.deepChild(cur, c)
+		}
+		if next == 0 {
+			return
+		}
+		cur = next >> 1
+		if next&1 != 0 {
+			if t := a.term[a.id(cur)]; t != 0 {
+				e.acWait = append(e.acWait, cand{start: e.off + s, end: e.off + i + 1, val: t - 1})
+			}
+		}
+	}
+}
