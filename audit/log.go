@@ -270,7 +270,11 @@ func (l *Log) BeginAsync(ctx context.Context, r Record) (id string, wait func() 
 	if err := r.validate(); err != nil {
 		return "", func() error { return err }
 	}
-	body, _, _ := appendRecord(make([]byte, 0, recordBufSize), &r, true)
+	// The intent is copied where it goes (the journal, or a string for the
+	// database): it is encoded into a scratch buffer.
+	scratch := sealScratch.Get().(*[]byte)
+	body, _, _ := appendRecord((*scratch)[:0], &r, true)
+	defer func() { *scratch = body; sealScratch.Put(scratch) }()
 	if l.j != nil {
 		return l.beginJournaled(r, body)
 	}

@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -156,20 +158,36 @@ type sealer struct {
 func newSealer(r *Record) sealer {
 	c := *r
 	c.PrevHash, c.Seq = "", 0
-	b, prevAt, seqAt := appendRecord(make([]byte, 0, recordBufSize), &c, false)
-	return sealer{body: b, prevAt: prevAt, seqAt: seqAt}
+	scratch := sealScratch.Get().(*[]byte)
+	b, prevAt, seqAt := appendRecord((*scratch)[:0], &c, false)
+	// The body waits in the writer's queue: keep it at its own size, not
+	// the scratch buffer's.
+	body := append(make([]byte, 0, len(b)), b...)
+	*scratch = b
+	sealScratch.Put(scratch)
+	return sealer{body: body, prevAt: prevAt, seqAt: seqAt}
 }
 
-// seal returns the canonical body at (seq, prev) and its chain hash.
+// sealScratch holds buffers a record is encoded into before it is copied
+// at its size.
+var sealScratch = sync.Pool{New: func() any { b := make([]byte, 0, recordBufSize); return &b }}
+
+// seal returns the canonical body at (seq, prev) and its chain hash. The
+// body is built once, as the string the store keeps, and hashed in parts.
 func (s sealer) seal(seq int64, prev string) (string, string) {
-	n := len(s.body) + len(prev) + 20
-	b := make([]byte, 0, n)
-	b = append(b, s.body[:s.prevAt]...)
-	b = append(b, prev...) // hex: no escaping needed
-	b = append(b, s.body[s.prevAt:s.seqAt]...)
-	b = strconv.AppendInt(b, seq, 10)
-	b = append(b, s.body[s.seqAt+1:]...)
-	return string(b), chainHash(prev, b)
+	var num [20]byte
+	digits := strconv.AppendInt(num[:0], seq, 10)
+	parts := [...][]byte{s.body[:s.prevAt], []byte(prev), s.body[s.prevAt:s.seqAt], digits, s.body[s.seqAt+1:]}
+	var sb strings.Builder
+	sb.Grow(len(s.body) + len(prev) + len(digits))
+	h := sha256.New()
+	h.Write([]byte(prev))
+	for _, p := range parts {
+		sb.Write(p)
+		h.Write(p)
+	}
+	var sum [sha256.Size]byte
+	return sb.String(), hex.EncodeToString(h.Sum(sum[:0]))
 }
 
 // appendRecord writes r's canonical JSON, members in sorted key order, and
