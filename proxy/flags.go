@@ -1,10 +1,12 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -71,9 +73,16 @@ func (s *Server) providerFlags(_ context.Context, r *Request) error {
 		if store.Type == gjson.True && s.opts.FlagsMode == FlagsReject {
 			return errTrainingForbidden("store", `"store": true would let the provider keep this request.`)
 		}
-		if err := set("store", false, "store=false"); err != nil {
-			return err
+		// Every request takes this one, so it is spliced in at the offset
+		// the scan above found rather than set by path (first, while the
+		// offsets hold).
+		if store.Type != gjson.False {
+			var ok bool
+			if out, ok = setTopLevel(out, "store", "false", store); !ok {
+				return errInternal(fmt.Errorf("flags: cannot set store in the request body"))
+			}
 		}
+		r.Flags = append(r.Flags, "store=false")
 	}
 	if dp.OpenRouter {
 		if s.opts.FlagsMode == FlagsReject {
@@ -113,6 +122,31 @@ func (s *Server) providerFlags(_ context.Context, r *Request) error {
 	}
 	r.Out = out
 	return nil
+}
+
+// setTopLevel gives body's top-level key the raw JSON value: in place when
+// cur (the key's current value, read from body) exists, else added before
+// the object's closing brace.
+func setTopLevel(body []byte, key, raw string, cur gjson.Result) ([]byte, bool) {
+	if cur.Exists() {
+		from, to := cur.Index, cur.Index+len(cur.Raw)
+		if from <= 0 || to > len(body) || string(body[from:to]) != cur.Raw {
+			return body, false
+		}
+		out := make([]byte, 0, len(body)-len(cur.Raw)+len(raw))
+		return append(append(append(out, body[:from]...), raw...), body[to:]...), true
+	}
+	end := bytes.LastIndexByte(body, '}')
+	if end < 0 {
+		return body, false
+	}
+	sep := ","
+	if len(bytes.TrimSpace(body[bytes.IndexByte(body, '{')+1:end])) == 0 {
+		sep = "" // an empty object
+	}
+	out := make([]byte, 0, len(body)+len(key)+len(raw)+4)
+	out = append(append(out, body[:end]...), sep+`"`+key+`":`+raw...)
+	return append(out, body[end:]...), true
 }
 
 // dupKey returns the first key an object gives twice, or "": crisp would
