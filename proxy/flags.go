@@ -34,24 +34,11 @@ func errTrainingForbidden(param, why string) *Error {
 func (s *Server) providerFlags(_ context.Context, r *Request) error {
 	dp := providers.DataPolicyOf(r.Route.Provider)
 	r.Contractual = dp.Contractual
-	// One pass over the top level finds every field this stage reads; a
-	// lookup per field would scan the whole body for each absent one.
-	var store, user, safety, meta, provider gjson.Result
-	gjson.ParseBytes(r.Out).ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "store":
-			store = v
-		case "user":
-			user = v
-		case "safety_identifier":
-			safety = v
-		case "metadata":
-			meta = v
-		case "provider":
-			provider = v
-		}
-		return true
-	})
+	// The top level was scanned once (by parse, or here when a stage since
+	// rewrote the body): a lookup per field would scan the whole body for
+	// each absent one.
+	top := r.top.of(r.Out)
+	store, user, safety, meta, provider := top.store, top.user, top.safety, top.meta, top.provider
 	for _, obj := range []struct {
 		name string
 		v    gjson.Result

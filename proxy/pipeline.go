@@ -59,6 +59,7 @@ type Request struct {
 
 	Model  string // as requested
 	Stream bool
+	top    topFields // the body's top-level members, scanned once
 	Caller *keys.Caller
 	Action string
 	Route  providers.Route

@@ -99,23 +99,19 @@ func (s *Server) parse(_ context.Context, r *Request) error {
 	}
 	// A key given twice is refused: crisp rewrites the first ("store",
 	// "user", …) while a provider's parser may read the last.
-	var model, stream gjson.Result
 	dup := ""
 	seen := make(map[string]struct{}, 16)
+	r.top.scanned = body
 	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
 		if _, ok := seen[k.Str]; ok {
 			dup = k.Str
 			return false
 		}
 		seen[k.Str] = struct{}{}
-		switch k.Str {
-		case "model":
-			model = v
-		case "stream":
-			stream = v
-		}
+		r.top.set(k.Str, v)
 		return true
 	})
+	model, stream := r.top.model, r.top.stream
 	if dup != "" {
 		return errInvalidRequest(dup, "The request body gives %q more than once.", dup)
 	}
@@ -130,6 +126,47 @@ func (s *Server) parse(_ context.Context, r *Request) error {
 		r.Stream = stream.Type == gjson.True && r.Endpoint != providers.Embeddings
 	}
 	return nil
+}
+
+// topFields are the top-level members of the request body that stages
+// read, found by one scan in parse. They hold while Out is the body that
+// was scanned (see of).
+type topFields struct {
+	scanned                                            []byte
+	model, stream, store, user, safety, meta, provider gjson.Result
+}
+
+func (t *topFields) set(key string, v gjson.Result) {
+	switch key {
+	case "model":
+		t.model = v
+	case "stream":
+		t.stream = v
+	case "store":
+		t.store = v
+	case "user":
+		t.user = v
+	case "safety_identifier":
+		t.safety = v
+	case "metadata":
+		t.meta = v
+	case "provider":
+		t.provider = v
+	}
+}
+
+// of returns the top-level fields of body: the ones parse found when body
+// is still the body it scanned, else a new scan.
+func (t *topFields) of(body []byte) *topFields {
+	if len(body) > 0 && len(body) == len(t.scanned) && &body[0] == &t.scanned[0] {
+		return t
+	}
+	fresh := &topFields{scanned: body}
+	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
+		fresh.set(k.Str, v)
+		return true
+	})
+	return fresh
 }
 
 // readAllInto is io.ReadAll into a buffer sized from Content-Length, which
