@@ -33,9 +33,9 @@ type automaton struct {
 	nDense     int32
 	denseLimit int32
 	trans      []int32 // dense rows
-	deepFirst  []int32 // by deep index: first goto edge, -1 for none
+	deepStart  []int32 // by deep index: its goto edges are deepArcs[deepStart[k]:deepStart[k+1]]
+	deepArcs   []arc
 	deepFail   []int32 // by deep index: failure state reference
-	edges      []edge
 	depth      []int32 // by state id: length of the pattern prefix it stands for
 	term       []int32 // by state id: pattern id+1 ending here, or 0
 	dict       []int32 // by state id: nearest proper suffix state ending a pattern, -1 for none
@@ -58,6 +58,9 @@ const (
 	leadWord             // a word byte no value begins with
 	leadWordStart        // a word byte some value begins with
 )
+
+// arc is a goto edge of a deep state.
+type arc struct{ cls, next int32 }
 
 type edge struct {
 	cls  int32
@@ -343,11 +346,11 @@ func (a *automaton) encode(t *trie, fail []int32) {
 			a.walk[s*n+t.edges[e].cls] = w
 		}
 	}
-	a.edges = t.edges
-	for i := range a.edges {
-		a.edges[i].next = enc[a.edges[i].next]
+	edges := t.edges
+	for i := range edges {
+		edges[i].next = enc[edges[i].next]
 	}
-	a.deepFirst = t.first[nd:]
+	first := t.first[nd:]
 	a.deepFail = make([]int32, states-nd)
 	for s := nd; s < states; s++ {
 		a.deepFail[s-nd] = a.ref(fail[s])
@@ -362,10 +365,26 @@ func (a *automaton) encode(t *trie, fail []int32) {
 		if s < nd {
 			a.trans[s*n+clsSpace] = a.ref(s) << 1
 		} else {
-			a.edges = append(a.edges, edge{cls: clsSpace, next: a.ref(s) << 1, sib: a.deepFirst[s-nd]})
-			a.deepFirst[s-nd] = int32(len(a.edges) - 1)
+			edges = append(edges, edge{cls: clsSpace, next: a.ref(s) << 1, sib: first[s-nd]})
+			first[s-nd] = int32(len(edges) - 1)
 		}
 	}
+	a.packDeep(first, edges)
+}
+
+// packDeep lays the edges of each deep state side by side, in state
+// order (depth first, see reorderDeep): following a value's tail then
+// reads one run of memory instead of chasing sibling links.
+func (a *automaton) packDeep(first []int32, edges []edge) {
+	a.deepStart = make([]int32, len(first)+1)
+	a.deepArcs = make([]arc, 0, len(edges))
+	for k, f := range first {
+		a.deepStart[k] = int32(len(a.deepArcs))
+		for e := f; e >= 0; e = edges[e].sib {
+			a.deepArcs = append(a.deepArcs, arc{edges[e].cls, edges[e].next})
+		}
+	}
+	a.deepStart[len(first)] = int32(len(a.deepArcs))
 }
 
 func (a *automaton) ref(id int32) int32 {
@@ -395,9 +414,9 @@ func (a *automaton) transition(id int32) int32 {
 func (a *automaton) deepStep(ref, c int32) int32 {
 	for {
 		k := ref - a.denseLimit
-		for e := a.deepFirst[k]; e >= 0; e = a.edges[e].sib {
-			if a.edges[e].cls == c {
-				return a.edges[e].next
+		for _, x := range a.deepArcs[a.deepStart[k]:a.deepStart[k+1]] {
+			if x.cls == c {
+				return x.next
 			}
 		}
 		if ref = a.deepFail[k]; ref < a.denseLimit {
@@ -409,9 +428,10 @@ func (a *automaton) deepStep(ref, c int32) int32 {
 // deepChild is the goto edge of a deep state on class c (ref<<1 | out),
 // or 0: no failure links, as the whole-text walk follows one start only.
 func (a *automaton) deepChild(ref, c int32) int32 {
-	for e := a.deepFirst[ref-a.denseLimit]; e >= 0; e = a.edges[e].sib {
-		if a.edges[e].cls == c {
-			return a.edges[e].next
+	k := ref - a.denseLimit
+	for _, x := range a.deepArcs[a.deepStart[k]:a.deepStart[k+1]] {
+		if x.cls == c {
+			return x.next
 		}
 	}
 	return 0

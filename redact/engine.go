@@ -320,9 +320,7 @@ func (e *engine) replace(c cand) {
 	e.flushDeferred()
 	switch c.kind {
 	case kindHidden:
-		f := e.r.values[c.val].Field
-		e.out = append(append(append(e.out, "[hidden:"...), f...), ']')
-		e.s.count(f)
+		e.out = e.s.hidden(e.out, c.val)
 	case kindMasked:
 		e.out = e.s.placeholder(e.out, c.val)
 	default:
@@ -332,8 +330,7 @@ func (e *engine) replace(c cand) {
 
 func (e *engine) writeMarker(k kind) {
 	e.flushDeferred()
-	e.out = append(append(append(e.out, "[hidden:"...), k.String()...), ']')
-	e.s.count(k.manifestKey())
+	e.out = e.s.detected(e.out, k)
 }
 
 // compact drops bytes no matcher will look at again.

@@ -37,6 +37,11 @@ type Redactor struct {
 	notes    []Note
 	byteKind [256]uint8
 	prefixes []keyPrefix
+	// Each value's field by number, so a session counts and numbers
+	// placeholders in slices, not in maps keyed by name.
+	fieldOf []int32 // by value index
+	fields  []string
+	fieldID map[string]int32
 }
 
 type pattern struct {
@@ -121,7 +126,7 @@ const (
 // unknown visibility, an overlong text); values it decides not to match
 // (too short, a common word) are listed by Notes.
 func Compile(values []Value, det Detectors) (*Redactor, error) {
-	r := &Redactor{det: det, prefixes: keyPrefixes()}
+	r := &Redactor{det: det, prefixes: keyPrefixes(), fieldID: map[string]int32{}}
 	r.initByteKinds()
 	texts := map[string]int32{}
 	var errs []error
@@ -141,6 +146,7 @@ func Compile(values []Value, det Detectors) (*Redactor, error) {
 		}
 		idx := int32(len(r.values))
 		r.values = append(r.values, v)
+		r.fileField(v.Field)
 		if reason := r.addValue(v, idx, texts); reason != "" {
 			r.notes = append(r.notes, Note{Field: v.Field, Reason: reason})
 		}
@@ -151,6 +157,17 @@ func Compile(values []Value, det Detectors) (*Redactor, error) {
 	r.buildAutomaton(texts)
 	r.demoteMasked()
 	return r, nil
+}
+
+// fileField numbers the field of the value just added.
+func (r *Redactor) fileField(f string) {
+	id, ok := r.fieldID[f]
+	if !ok {
+		id = int32(len(r.fields))
+		r.fields = append(r.fields, f)
+		r.fieldID[f] = id
+	}
+	r.fieldOf = append(r.fieldOf, id)
 }
 
 // addValue files a value under the matcher its shape calls for and

@@ -81,6 +81,15 @@ const pairMin = 8 << 10
 func isASCII(b []byte) bool {
 	var acc uint64
 	i := 0
+	// 32 bytes a step, and a text with a non-ASCII rune early (most
+	// non-English texts) stops there instead of reading all of it.
+	for ; i+32 <= len(b); i += 32 {
+		acc |= binary.LittleEndian.Uint64(b[i:]) | binary.LittleEndian.Uint64(b[i+8:]) |
+			binary.LittleEndian.Uint64(b[i+16:]) | binary.LittleEndian.Uint64(b[i+24:])
+		if acc&0x8080808080808080 != 0 {
+			return false
+		}
+	}
 	for ; i+8 <= len(b); i += 8 {
 		acc |= binary.LittleEndian.Uint64(b[i:])
 	}

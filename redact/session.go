@@ -3,7 +3,6 @@ package redact
 import (
 	"bytes"
 	"fmt"
-	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,12 +67,51 @@ func (d Detectors) Names() []string {
 // and the manifest of what was redacted. Its methods are safe for
 // concurrent use; a Stream is not.
 type Session struct {
-	r      *Redactor
-	mu     sync.Mutex
-	ph     map[int32]string // value index → placeholder
-	phVal  map[string]int32 // placeholder → value index
-	issued map[string]int   // field → placeholders issued
-	counts map[string]int
+	r  *Redactor
+	mu sync.Mutex
+	// By field number (Redactor.fields), allocated when first needed: a
+	// session meets few of its values, and most texts none.
+	byField []fieldState
+	kindN   [kindKey + 1]int
+}
+
+type fieldState struct {
+	count  int     // redactions
+	masked []int32 // masked values in the order of their Ns
+	// index finds a value's N once masked is too long to search; most
+	// sessions meet a few values of a field and never build it.
+	index map[int32]int32
+}
+
+// phLinear is how many masked values of a field are searched in order.
+const phLinear = 8
+
+// number returns the N of masked value val, issuing the next one on
+// first use.
+func (st *fieldState) number(val int32) int32 {
+	if st.index != nil {
+		if n, ok := st.index[val]; ok {
+			return n
+		}
+	} else {
+		for i, v := range st.masked {
+			if v == val {
+				return int32(i + 1)
+			}
+		}
+	}
+	st.masked = append(st.masked, val)
+	n := int32(len(st.masked))
+	switch {
+	case st.index != nil:
+		st.index[val] = n
+	case n > phLinear:
+		st.index = make(map[int32]int32, 2*n)
+		for i, v := range st.masked {
+			st.index[v] = int32(i + 1)
+		}
+	}
+	return n
 }
 
 // Text redacts a whole string: hidden values become [hidden:FIELD],
@@ -125,52 +163,94 @@ func (s *Session) Answer(t string, mayReveal func(field string) bool) string {
 func (s *Session) Manifest() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return maps.Clone(s.counts)
+	var m map[string]int
+	add := func(key string, n int) {
+		if n > 0 {
+			if m == nil {
+				m = map[string]int{}
+			}
+			m[key] += n
+		}
+	}
+	for f, st := range s.byField {
+		add(s.r.fields[f], st.count)
+	}
+	for k, n := range s.kindN {
+		add(kind(k).manifestKey(), n)
+	}
+	return m
 }
 
-func (s *Session) count(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.counts == nil {
-		s.counts = map[string]int{}
+// field is the state of the field of value val; the caller holds mu.
+func (s *Session) field(val int32) *fieldState {
+	if s.byField == nil {
+		s.byField = make([]fieldState, len(s.r.fields))
 	}
-	s.counts[key]++
+	return &s.byField[s.r.fieldOf[val]]
+}
+
+// hidden appends the marker of a hidden value.
+func (s *Session) hidden(out []byte, val int32) []byte {
+	s.mu.Lock()
+	s.field(val).count++
+	s.mu.Unlock()
+	return append(append(append(out, "[hidden:"...), s.r.values[val].Field...), ']')
+}
+
+// detected appends the marker of a detector match.
+func (s *Session) detected(out []byte, k kind) []byte {
+	s.mu.Lock()
+	s.kindN[k]++
+	s.mu.Unlock()
+	return append(append(append(out, "[hidden:"...), k.String()...), ']')
 }
 
 // placeholder appends the placeholder of a masked value, issuing it on
 // first use: [masked:FIELD#N], N counting the field's distinct values.
 func (s *Session) placeholder(out []byte, val int32) []byte {
-	f := s.r.values[val].Field
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, ok := s.ph[val]
-	if !ok {
-		if s.ph == nil {
-			s.ph, s.phVal, s.issued = map[int32]string{}, map[string]int32{}, map[string]int{}
-		}
-		s.issued[f]++
-		p = "[masked:" + f + "#" + strconv.Itoa(s.issued[f]) + "]"
-		s.ph[val], s.phVal[p] = p, val
-	}
-	if s.counts == nil {
-		s.counts = map[string]int{}
-	}
-	s.counts[f]++
-	return append(out, p...)
+	st := s.field(val)
+	n := st.number(val)
+	st.count++
+	s.mu.Unlock()
+	out = append(append(append(out, phPrefix...), s.r.values[val].Field...), '#')
+	return append(strconv.AppendInt(out, int64(n), 10), ']')
 }
 
 // restore appends the value of placeholder ph if the member may see it,
 // else ph itself.
 func (s *Session) restore(out, ph []byte, reveal func(string) bool) []byte {
-	s.mu.Lock()
-	val, ok := s.phVal[string(ph)]
-	s.mu.Unlock()
-	if ok && reveal != nil {
+	if val, ok := s.issuedAs(ph); ok && reveal != nil {
 		if v := s.r.values[val]; reveal(v.Field) {
 			return append(out, v.Text...)
 		}
 	}
 	return append(out, ph...)
+}
+
+// issuedAs finds the value whose placeholder is ph, a whole placeholder as
+// placeholderAt reads it. An N written otherwise than it is issued (with a
+// leading zero) is no placeholder of this session.
+func (s *Session) issuedAs(ph []byte) (int32, bool) {
+	hash := bytes.LastIndexByte(ph, '#')
+	digits := ph[hash+1 : len(ph)-1]
+	if digits[0] == '0' {
+		return 0, false
+	}
+	f, ok := s.r.fieldID[string(ph[len(phPrefix):hash])]
+	if !ok {
+		return 0, false
+	}
+	n := 0
+	for _, d := range digits {
+		n = n*10 + int(d-'0')
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byField == nil || n > len(s.byField[f].masked) {
+		return 0, false
+	}
+	return s.byField[f].masked[n-1], true
 }
 
 // Stream redacts an answer delta by delta. mayReveal says which masked
