@@ -43,10 +43,11 @@ const (
 
 	journalSuffix = ".journal"
 	// defaultSegmentSize bounds one segment before the next is started.
-	// A mapped segment's written pages stay resident until it is closed,
-	// so it is kept small: 2 MiB is ~1,500 records, a rotation every
-	// second or so under heavy load.
-	defaultSegmentSize = 2 << 20
+	// A mapped segment's written pages count as this process's resident
+	// memory until it is closed, so it is kept small: 512 KiB is ~400
+	// records, a few rotations a second under heavy load (each well under
+	// a millisecond).
+	defaultSegmentSize = 512 << 10
 )
 
 // errJournalBusy reports a journal folder another live process owns.
