@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -405,25 +404,44 @@ func (f *redactFilter) flushChoice(idx string, tmpl sse.Event, emit func(sse.Eve
 		if rest == "" {
 			continue
 		}
-		delta := map[string]any{"content": rest}
-		if key[0] == 't' {
-			n, _ := strconv.Atoi(key[len("t"+idx+":"):])
-			delta = map[string]any{"tool_calls": []any{map[string]any{"index": n, "function": map[string]any{"arguments": rest}}}}
-		}
-		chunk := map[string]any{
-			"id": gjson.GetBytes(tmpl.Data, "id").Str, "object": "chat.completion.chunk",
-			"created": gjson.GetBytes(tmpl.Data, "created").Int(), "model": gjson.GetBytes(tmpl.Data, "model").Str,
-			"choices": []any{map[string]any{"index": gjson.Parse(idx).Int(), "delta": delta, "finish_reason": nil}},
-		}
-		data, err := json.Marshal(chunk)
-		if err != nil {
-			return err
-		}
+		data := releasedChunk(tmpl.Data, idx, key, rest)
 		if err := emit(sse.Event{Data: data}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// releasedChunk is the chat.completion.chunk that carries a choice's held
+// text (content, or a tool call's arguments when key is "t…"), with the id,
+// created and model of the chunk tmpl. Written by hand: it goes out once
+// per choice per stream, and encoding/json over maps cost more than the
+// rest of the stream's redaction.
+func releasedChunk(tmpl []byte, idx, key, rest string) []byte {
+	meta := gjson.GetManyBytes(tmpl, "id", "created", "model")
+	index := gjson.Parse(idx).Int()
+	b := make([]byte, 0, len(rest)+160)
+	b = append(b, `{"choices":[{"delta":{`...)
+	if key[0] == 't' {
+		n, _ := strconv.Atoi(key[len("t"+idx+":"):])
+		b = append(b, `"tool_calls":[{"function":{"arguments":`...)
+		b = jsonstr.Append(b, rest)
+		b = append(b, `},"index":`...)
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, `}]`...)
+	} else {
+		b = append(b, `"content":`...)
+		b = jsonstr.Append(b, rest)
+	}
+	b = append(b, `},"finish_reason":null,"index":`...)
+	b = strconv.AppendInt(b, index, 10)
+	b = append(b, `}],"created":`...)
+	b = strconv.AppendInt(b, meta[1].Int(), 10)
+	b = append(b, `,"id":`...)
+	b = jsonstr.Append(b, meta[0].Str)
+	b = append(b, `,"model":`...)
+	b = jsonstr.Append(b, meta[2].Str)
+	return append(b, `,"object":"chat.completion.chunk"}`...)
 }
 
 // flushKey releases one Responses text's held part as a delta event shaped

@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/crisphq/crisp/catalog"
 	"github.com/crisphq/crisp/redact"
@@ -91,6 +94,30 @@ func TestAnswerDuplicateKeys(t *testing.T) {
 		}
 		if leaked([]byte(out.String())) {
 			t.Fatalf("%s %s\nleaked:\n%s", ev.Name, ev.Data, out.String())
+		}
+	}
+}
+
+// TestReleasedChunk: the chunk that carries held text is a chat chunk any
+// client reads, for content and for a tool call's arguments.
+func TestReleasedChunk(t *testing.T) {
+	tmpl := []byte(`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":2,"delta":{},"finish_reason":"stop"}]}`)
+	for _, tc := range []struct{ key, path string }{
+		{"c2", "choices.0.delta.content"},
+		{"t2:3", "choices.0.delta.tool_calls.0.function.arguments"},
+	} {
+		out := releasedChunk(tmpl, "2", tc.key, "held \"text\" <b>\n")
+		var v map[string]any
+		if err := json.Unmarshal(out, &v); err != nil {
+			t.Fatalf("%s: %v", out, err)
+		}
+		got := gjson.GetManyBytes(out, "id", "object", "created", "model", "choices.0.index", "choices.0.finish_reason", tc.path)
+		if got[0].Str != "chatcmpl-1" || got[1].Str != "chat.completion.chunk" || got[2].Int() != 1700000000 ||
+			got[3].Str != "gpt-4o-mini" || got[4].Int() != 2 || got[5].Type != gjson.Null || got[6].Str != "held \"text\" <b>\n" {
+			t.Fatalf("%s", out)
+		}
+		if tc.key[0] == 't' && gjson.GetBytes(out, "choices.0.delta.tool_calls.0.index").Int() != 3 {
+			t.Fatalf("tool call index: %s", out)
 		}
 	}
 }

@@ -27,8 +27,9 @@ func (f *usageFilter) Body(b []byte) ([]byte, error) {
 var usageKey = []byte(`"usage"`)
 
 func (f *usageFilter) Event(ev sse.Event, emit func(sse.Event) error) error {
-	// Most events carry no usage: a byte search is cheaper than a parse.
-	if bytes.Contains(ev.Data, usageKey) {
+	// Most events carry no usage, or (chat with include_usage) "usage":null
+	// in every chunk but the last: a byte search is cheaper than a parse.
+	if i := bytes.Index(ev.Data, usageKey); i >= 0 && !nullUsage(ev.Data, i) {
 		u := gjson.GetBytes(ev.Data, "usage")
 		if !u.Exists() {
 			u = gjson.GetBytes(ev.Data, "response.usage")
@@ -53,4 +54,16 @@ func (f *usageFilter) read(u gjson.Result) {
 		out = u.Get("output_tokens")
 	}
 	f.r.Usage = Usage{Input: in.Int(), Output: out.Int()}
+}
+
+// nullUsage reports that the only "usage" in data, at i, is a member whose
+// value is null: nothing to read. Anything else (a usage object, the word
+// inside a text, a second occurrence) is left to the parser.
+func nullUsage(data []byte, i int) bool {
+	rest := bytes.TrimLeft(data[i+len(usageKey):], " \t\r\n")
+	if len(rest) == 0 || rest[0] != ':' {
+		return false
+	}
+	rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+	return bytes.HasPrefix(rest, []byte("null")) && !bytes.Contains(data[i+1:], usageKey)
 }
