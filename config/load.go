@@ -232,9 +232,15 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 }
 
 func didYouMean(key string, fields map[string]reflect.Type) string {
-	best, bestD := "", 4
+	best, bestD := "", 3 // the farthest a suggestion may be
 	for name := range fields {
-		if d := suggest.Distance(key, name, bestD); d < len(key) && (d < bestD || (d == bestD && name < best)) {
+		// Distance caps at its limit: with bestD+1 every d ≤ bestD is exact,
+		// so a capped far name never ties with a near one.
+		d := suggest.Distance(key, name, bestD+1)
+		if d > bestD || d >= len(key) {
+			continue
+		}
+		if best == "" || d < bestD || name < best { // ties: the first name, whatever the map's order
 			best, bestD = name, d
 		}
 	}
