@@ -12,9 +12,9 @@ import (
 
 // gcPercent is crisp's default GOGC. Crisp's live heap is small (~10 MB)
 // and its garbage is per request, so Go's default of 100 lets the heap
-// double between collections for nothing: 70 keeps a serving crisp's
-// resident memory ~5 MB lower for about one percent more CPU. GOGC in the
-// environment still wins.
+// double between collections for nothing: 70 kept a serving crisp's peak
+// resident memory 3–5 MB lower in the load benchmark (bench/load), for a
+// little more collection work. GOGC in the environment still wins.
 const gcPercent = 70
 
 func main() {
