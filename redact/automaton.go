@@ -409,6 +409,15 @@ func (a *automaton) transition(id int32) int32 {
 	return a.ref(id)<<1 | out
 }
 
+// step is the transition from state cur on class c: a row of the dense
+// table for shallow states, the deep edges below them.
+func (a *automaton) step(cur, c int32) int32 {
+	if cur < a.denseLimit {
+		return a.trans[cur+c]
+	}
+	return a.deepStep(cur, c)
+}
+
 // deepStep is the transition from a deep state: its goto edge, or the
 // failure chain down to a dense row.
 func (a *automaton) deepStep(ref, c int32) int32 {

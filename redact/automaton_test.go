@@ -36,12 +36,7 @@ func TestAutomatonMatchesBruteForce(t *testing.T) {
 		cur := int32(0)
 		for i := 0; i < len(text); i++ {
 			c := int32(a.ascii[text[i]])
-			var next int32
-			if cur < a.denseLimit {
-				next = a.trans[cur+c]
-			} else {
-				next = a.deepStep(cur, c)
-			}
+			next := a.step(cur, c)
 			cur = next >> 1
 			st := a.id(cur)
 			var here []hit
@@ -124,12 +119,7 @@ func TestAutomatonCollapsesSpaces(t *testing.T) {
 				collapsed = append(collapsed, foldByte(src[i]))
 			}
 			c := int32(a.ascii[src[i]])
-			next := int32(0)
-			if cur < a.denseLimit {
-				next = a.trans[cur+c]
-			} else {
-				next = a.deepStep(cur, c)
-			}
+			next := a.step(cur, c)
 			cur = next >> 1
 			st := a.id(cur)
 			if a.term[st] != 0 {

@@ -26,12 +26,7 @@ func (e *engine) scanAC() {
 		if b < utf8.RuneSelf {
 			c := int32(a.ascii[b])
 			i++
-			var next int32
-			if cur < a.denseLimit {
-				next = a.trans[cur+c]
-			} else {
-				next = a.deepStep(cur, c)
-			}
+			next := a.step(cur, c)
 			cur = next >> 1
 			if next&1 != 0 {
 				e.acMatch(cur, i)
@@ -56,12 +51,7 @@ func (e *engine) scanAC() {
 		}
 		for _, x := range nb {
 			c := int32(a.cls[x])
-			var next int32
-			if cur < a.denseLimit {
-				next = a.trans[cur+c]
-			} else {
-				next = a.deepStep(cur, c)
-			}
+			next := a.step(cur, c)
 			cur = next >> 1
 			if next&1 != 0 {
 				e.acMatch(cur, i)
