@@ -196,72 +196,72 @@ func (s sealer) seal(seq int64, prev string) (string, string) {
 func appendRecord(b []byte, r *Record, withHash bool) ([]byte, int, int) {
 	b = append(b, '{')
 	b = key(b, "account_id", true)
-	b = appendString(b, r.AccountID)
+	b = jsonstr.Append(b, r.AccountID)
 	b = key(b, "action", false)
-	b = appendString(b, r.Action)
+	b = jsonstr.Append(b, r.Action)
 	b = key(b, "catalog_version", false)
-	b = appendString(b, r.CatalogVersion)
+	b = jsonstr.Append(b, r.CatalogVersion)
 	b = key(b, "context_fields", false)
 	b = appendList(b, r.ContextFields)
 	b = key(b, "contractual", false)
-	b = appendString(b, r.Contractual)
+	b = jsonstr.Append(b, r.Contractual)
 	b = key(b, "customer_id", false)
-	b = appendString(b, r.CustomerID)
+	b = jsonstr.Append(b, r.CustomerID)
 	b = key(b, "decision", false)
 	b = key(append(b, '{'), "allow", true)
 	b = strconv.AppendBool(b, r.Decision.Allow)
 	b = key(b, "location", false)
-	b = appendString(b, r.Decision.Location)
+	b = jsonstr.Append(b, r.Decision.Location)
 	b = key(b, "policy_version", false)
-	b = appendString(b, r.Decision.PolicyVersion)
+	b = jsonstr.Append(b, r.Decision.PolicyVersion)
 	b = key(b, "rule", false)
-	b = appendString(b, r.Decision.Rule)
+	b = jsonstr.Append(b, r.Decision.Rule)
 	b = append(b, '}')
 	b = key(b, "endpoint", false)
-	b = appendString(b, r.Endpoint)
+	b = jsonstr.Append(b, r.Endpoint)
 	b = key(b, "error_code", false)
-	b = appendString(b, r.ErrorCode)
+	b = jsonstr.Append(b, r.ErrorCode)
 	b = key(b, "flags", false)
 	b = appendList(b, r.Flags)
 	if withHash {
 		b = key(b, "hash", false)
-		b = appendString(b, r.Hash)
+		b = jsonstr.Append(b, r.Hash)
 	}
 	b = key(b, "id", false)
-	b = appendString(b, r.ID)
+	b = jsonstr.Append(b, r.ID)
 	b = key(b, "identity", false)
 	b = key(append(b, '{'), "key_id", true)
-	b = appendString(b, r.Identity.KeyID)
+	b = jsonstr.Append(b, r.Identity.KeyID)
 	b = key(b, "method", false)
-	b = appendString(b, r.Identity.Method)
+	b = jsonstr.Append(b, r.Identity.Method)
 	b = key(b, "verified", false)
 	b = strconv.AppendBool(b, r.Identity.Verified)
 	b = append(b, '}')
 	b = key(b, "key_id", false)
-	b = appendString(b, r.KeyID)
+	b = jsonstr.Append(b, r.KeyID)
 	b = key(b, "kind", false)
-	b = appendString(b, r.Kind)
+	b = jsonstr.Append(b, r.Kind)
 	b = key(b, "latency_ms", false)
 	b = appendMillis(b, r.LatencyMS)
 	b = key(b, "member", false)
-	b = appendString(b, r.Member)
+	b = jsonstr.Append(b, r.Member)
 	b = key(b, "model", false)
-	b = appendString(b, r.Model)
+	b = jsonstr.Append(b, r.Model)
 	b = key(b, "prev_hash", false)
 	prevAt := len(b) + 1
-	b = appendString(b, r.PrevHash)
+	b = jsonstr.Append(b, r.PrevHash)
 	b = key(b, "provider", false)
-	b = appendString(b, r.Provider)
+	b = jsonstr.Append(b, r.Provider)
 	b = key(b, "redactions", false)
 	b = appendCounts(b, r.Redactions)
 	b = key(b, "request_id", false)
-	b = appendString(b, r.RequestID)
+	b = jsonstr.Append(b, r.RequestID)
 	b = key(b, "request_sha256", false)
-	b = appendString(b, r.RequestSHA256)
+	b = jsonstr.Append(b, r.RequestSHA256)
 	b = key(b, "response_sha256", false)
-	b = appendString(b, r.ResponseSHA256)
+	b = jsonstr.Append(b, r.ResponseSHA256)
 	b = key(b, "role", false)
-	b = appendString(b, r.Role)
+	b = jsonstr.Append(b, r.Role)
 	b = key(b, "seq", false)
 	seqAt := len(b)
 	b = strconv.AppendInt(b, r.Seq, 10)
@@ -270,7 +270,7 @@ func appendRecord(b []byte, r *Record, withHash bool) ([]byte, int, int) {
 	b = key(b, "stream", false)
 	b = strconv.AppendBool(b, r.Stream)
 	b = key(b, "target", false)
-	b = appendString(b, r.Target)
+	b = jsonstr.Append(b, r.Target)
 	b = key(b, "time", false)
 	b = appendTime(b, r.Time)
 	b = key(b, "ttft_ms", false)
@@ -282,7 +282,7 @@ func appendRecord(b []byte, r *Record, withHash bool) ([]byte, int, int) {
 	b = strconv.AppendInt(b, r.Usage.Output, 10)
 	b = append(b, '}')
 	b = key(b, "workspace", false)
-	b = appendString(b, r.Workspace)
+	b = jsonstr.Append(b, r.Workspace)
 	return append(b, '}'), prevAt, seqAt
 }
 
@@ -325,7 +325,7 @@ func appendList(b []byte, l []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s)
+		b = jsonstr.Append(b, s)
 	}
 	return append(b, ']')
 }
@@ -337,7 +337,7 @@ func appendCounts(b []byte, m map[string]int) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, k)
+		b = jsonstr.Append(b, k)
 		b = append(b, ':')
 		b = strconv.AppendInt(b, int64(m[k]), 10)
 	}
@@ -367,11 +367,6 @@ func isASCII(s string) bool {
 	}
 	return true
 }
-
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JCS string.
-func appendString(b []byte, s string) []byte { return jsonstr.Append(b, s) }
 
 // validate checks what every record needs before it is queued.
 func (r *Record) validate() error {

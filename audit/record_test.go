@@ -46,26 +46,6 @@ func TestCanonicalSorted(t *testing.T) {
 	}
 }
 
-func TestAppendString(t *testing.T) {
-	tests := []struct{ name, in, want string }{
-		{"plain", "maya@acme.example", `"maya@acme.example"`},
-		{"quote and backslash", `a"b\c`, `"a\"b\\c"`},
-		{"short escapes", "\b\f\n\r\t", `"\b\f\n\r\t"`},
-		{"other controls", "\x00\x1f", `"\u0000\u001f"`},
-		{"no html escaping", "<a>&", `"<a>&"`},
-		{"del and line separator stay", "\x7f\u2028", "\"\x7f\u2028\""},
-		{"invalid utf-8", "a\xffb", "\"a\uFFFDb\""},
-		{"astral", "😀", `"😀"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := string(appendString(nil, tt.in)); got != tt.want {
-				t.Errorf("appendString(%q) = %s, want %s", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestMillis(t *testing.T) {
 	tests := []struct {
 		name string
