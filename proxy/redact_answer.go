@@ -38,7 +38,7 @@ type redactFilter struct {
 
 // Body redacts a complete answer.
 func (f *redactFilter) Body(b []byte) ([]byte, error) {
-	out, err := f.object(b, "")
+	out, err := f.whole(b, answerTexts)
 	if err != nil {
 		return nil, err
 	}
@@ -46,37 +46,25 @@ func (f *redactFilter) Body(b []byte) ([]byte, error) {
 	return out, nil
 }
 
-// answerTexts are the texts of a chat completion or a Responses object, as
-// a tree of keys: "#" is every element of an array, a leaf a text.
-var answerTexts = newPathTree(
-	"choices.#.message.content",
-	"choices.#.message.refusal",
-	"choices.#.message.tool_calls.#.function.arguments",
-	"output.#.arguments",
-	"output.#.content.#.text",
-	"output.#.content.#.refusal",
-)
-
-// itemTexts are the texts of one Responses output item; eventTexts those
-// the Responses stream events carry, by path.
+// The texts an answer carries, as trees of keys ("#" is every element of
+// an array, a leaf a text): a whole chat completion or Responses object,
+// and the Responses stream events that carry or repeat a text.
 var (
-	itemTexts  = newPathTree("content.#.text", "arguments")
-	eventTexts = func() map[string]*pathTree {
-		m := map[string]*pathTree{}
-		for _, p := range []string{"delta", "text", "arguments", "part.text"} {
-			m[p] = newPathTree(p)
-		}
-		return m
-	}()
+	answerTexts = newPathTree(
+		"choices.#.message.content",
+		"choices.#.message.refusal",
+		"choices.#.message.tool_calls.#.function.arguments",
+		"output.#.arguments",
+		"output.#.content.#.text",
+		"output.#.content.#.refusal",
+	)
+	completedTexts  = answerTexts.under("response") // response.completed, .failed, .incomplete
+	outputItemTexts = newPathTree("item.content.#.text", "item.arguments")
+	partTexts       = newPathTree("part.text")
+	textTexts       = newPathTree("text")
+	argumentsTexts  = newPathTree("arguments")
+	deltaTexts      = newPathTree("delta")
 )
-
-// eventTree is the tree of one event text's path.
-func eventTree(path string) *pathTree {
-	if t := eventTexts[path]; t != nil {
-		return t
-	}
-	return newPathTree(path)
-}
 
 // pathTree is a set of paths sharing their prefixes, so that one walk of a
 // body finds every text they name.
@@ -106,17 +94,6 @@ func newPathTree(paths ...string) *pathTree {
 // under is the tree of paths below prefix.
 func (t *pathTree) under(prefix string) *pathTree {
 	return &pathTree{next: map[string]*pathTree{prefix: t}}
-}
-
-// object redacts the answer texts of a chat completion or Responses object
-// found at prefix ("" for the root, "response" inside an event). The body
-// is parsed once; only texts the redactor changed are written back, in
-// place.
-func (f *redactFilter) object(b []byte, prefix string) ([]byte, error) {
-	if prefix == "" {
-		return f.whole(b, answerTexts)
-	}
-	return f.whole(b, answerTexts.under(prefix))
 }
 
 // whole redacts every string the tree names in b as a complete text.
@@ -186,37 +163,27 @@ func (f *redactFilter) Event(ev sse.Event, emit func(sse.Event) error) error {
 		}
 	case ev.Name == "response.output_text.delta", ev.Name == "response.function_call_arguments.delta":
 		key := ev.Name[:len(ev.Name)-6] + gjson.GetBytes(ev.Data, "item_id").Str + ":" + gjson.GetBytes(ev.Data, "content_index").Raw
-		err = f.setDelta(&ev, "delta", key)
+		err = f.setDelta(&ev, deltaTexts, key)
 	case ev.Name == "response.output_text.done", ev.Name == "response.function_call_arguments.done":
 		key := ev.Name[:len(ev.Name)-5] + gjson.GetBytes(ev.Data, "item_id").Str + ":" + gjson.GetBytes(ev.Data, "content_index").Raw
-		field := "text"
+		tree := textTexts
 		if ev.Name == "response.function_call_arguments.done" {
-			field = "arguments"
+			tree = argumentsTexts
 		}
 		if err = f.flushKey(key, ev, "delta", emit); err == nil {
-			err = f.setWhole(&ev, field)
+			err = f.setWhole(&ev, tree)
 		}
 	case ev.Name == "response.content_part.done":
-		err = f.setWhole(&ev, "part.text")
+		err = f.setWhole(&ev, partTexts)
 	case ev.Name == "response.output_item.done":
-		err = f.rewrite(&ev, func(b []byte) ([]byte, error) { return f.object(b, "item") })
-		if err == nil {
-			err = f.rewriteItem(&ev)
-		}
+		err = f.setWhole(&ev, outputItemTexts)
 	case ev.Name == "response.completed", ev.Name == "response.failed", ev.Name == "response.incomplete":
-		err = f.rewrite(&ev, func(b []byte) ([]byte, error) { return f.object(b, "response") })
+		err = f.setWhole(&ev, completedTexts)
 	}
 	if err != nil {
 		return err
 	}
 	return emit(ev)
-}
-
-// rewriteItem redacts a finished output item's own texts.
-func (f *redactFilter) rewriteItem(ev *sse.Event) error {
-	return f.rewrite(ev, func(b []byte) ([]byte, error) {
-		return f.whole(b, itemTexts.under("item"))
-	})
 }
 
 func (f *redactFilter) rewrite(ev *sse.Event, fn func([]byte) ([]byte, error)) error {
@@ -231,14 +198,14 @@ func (f *redactFilter) rewrite(ev *sse.Event, fn func([]byte) ([]byte, error)) e
 }
 
 // setWhole redacts a whole text in an event (a done event repeats it).
-func (f *redactFilter) setWhole(ev *sse.Event, path string) error {
-	return f.rewrite(ev, func(b []byte) ([]byte, error) { return f.whole(b, eventTree(path)) })
+func (f *redactFilter) setWhole(ev *sse.Event, tree *pathTree) error {
+	return f.rewrite(ev, func(b []byte) ([]byte, error) { return f.whole(b, tree) })
 }
 
-// setDelta streams the delta at path through the redactor for key.
-func (f *redactFilter) setDelta(ev *sse.Event, path, key string) error {
+// setDelta streams the deltas the tree names through the redactor for key.
+func (f *redactFilter) setDelta(ev *sse.Event, tree *pathTree, key string) error {
 	var edits []edit
-	texts(gjson.ParseBytes(ev.Data), eventTree(path), func(v gjson.Result) {
+	texts(gjson.ParseBytes(ev.Data), tree, func(v gjson.Result) {
 		if e, ok := f.delta(v, key); ok {
 			edits = append(edits, e)
 		}

@@ -79,6 +79,9 @@ func TestAnswerDuplicateKeys(t *testing.T) {
 	events := []sse.Event{
 		sse.Named("response.output_text.delta", []byte(`{"item_id":"i","content_index":0,"delta":"ok. ","delta":"`+secret+`"}`)),
 		sse.Named("response.output_text.done", []byte(`{"item_id":"i","content_index":0,"text":"ok","text":"`+secret+`"}`)),
+		sse.Named("response.output_item.done", []byte(`{"item":{"type":"message","content":[{"type":"output_text","text":"`+secret+`"}]}}`)),
+		sse.Named("response.output_item.done", []byte(`{"item":{"type":"function_call","arguments":"ok","arguments":"`+secret+`"}}`)),
+		sse.Named("response.content_part.done", []byte(`{"part":{"type":"output_text","text":"`+secret+`"}}`)),
 		sse.Named("response.completed", []byte(`{"response":{"output":[{"content":[{"text":"`+secret+`"}]}]},"response":{"output":[]}}`)),
 		{Data: []byte(`{"choices":[{"index":0,"delta":{"cont\u0065nt":"` + secret + `"}}]}`)},
 	}
