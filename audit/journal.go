@@ -43,29 +43,50 @@ const (
 
 	journalSuffix = ".journal"
 	// defaultSegmentSize bounds one segment before the next is started.
-	// A mapped segment's written pages count as this process's resident
-	// memory until it is closed, so it is kept small: 512 KiB is ~400
-	// records, a few rotations a second under heavy load (each well under
-	// a millisecond).
-	defaultSegmentSize = 512 << 10
+	// A mapped segment's pages count as this process's resident memory
+	// until it is closed, and two are mapped (the one written and the spare
+	// made ahead), so it is kept small: 256 KiB is ~100 requests.
+	defaultSegmentSize = 256 << 10
 )
 
 // errJournalBusy reports a journal folder another live process owns.
 var errJournalBusy = errors.New("audit journal in use by another process")
 
 // journal is safe for concurrent use.
+//
+// A request that fills a segment must not pay for the file work of starting
+// the next (create, fallocate, map, first touch of each page) or of ending
+// the last (unmap, trim, close, delete): together over half a millisecond.
+// A keeper goroutine does it: it makes the next segment ahead (the spare),
+// and closes and deletes the ones left behind.
 type journal struct {
 	dir     string
 	lock    *os.File // holds the folder's advisory lock while open
 	maxSize int64
 
-	mu   sync.Mutex
-	cur  segment        // the segment written to, nil before the first write
-	seg  uint64         // its number
-	size int64          // its size
-	refs map[uint64]int // lines per segment not yet committed
-	buf  []byte
-	err  error // the first write error: the journal is unusable after it
+	mu     sync.Mutex
+	cur    segment        // the segment written to, nil before the first write
+	seg    uint64         // its number
+	size   int64          // its size
+	refs   map[uint64]int // lines per segment not yet committed
+	buf    []byte
+	err    error // the first write error: the journal is unusable after it
+	closed bool  // closeFile ran: the keeper makes no more spares
+
+	spare   segment    // segment seg+1, made ahead by the keeper; nil if none
+	making  bool       // the keeper is making the spare: rotate waits for it
+	made    *sync.Cond // on mu: the spare is made (or failed)
+	retired []retired  // segments left, for the keeper to close
+	doomed  []uint64   // settled segments, for the keeper to delete
+	working bool       // the keeper is doing what it took
+	chores  chan struct{}
+	kept    chan struct{} // closed when the keeper has stopped
+}
+
+// retired is a segment no longer written to, and its final size.
+type retired struct {
+	seg  segment
+	size int64
 }
 
 // openJournal locks dir (creating it) and returns the journal with the
@@ -92,10 +113,13 @@ func openJournal(dir string, maxSize int64) (*journal, []uint64, error) {
 		lock.Close()
 		return nil, nil, err
 	}
-	j := &journal{dir: dir, lock: lock, maxSize: maxSize, refs: map[uint64]int{}}
+	j := &journal{dir: dir, lock: lock, maxSize: maxSize, refs: map[uint64]int{},
+		chores: make(chan struct{}, 1), kept: make(chan struct{})}
+	j.made = sync.NewCond(&j.mu)
 	if len(segs) > 0 {
 		j.seg = segs[len(segs)-1]
 	}
+	go j.keep()
 	return j, segs, nil
 }
 
@@ -153,23 +177,39 @@ func (j *journal) write(op byte, rec []byte) (uint64, error) {
 	return j.seg, nil
 }
 
-// rotate starts the next segment, with room for at least need bytes; the
-// one it leaves goes once its lines are all released.
+// rotate starts the next segment, with room for at least need bytes: the
+// spare when the keeper has made it (waiting if it is making it now). The
+// one it leaves goes to the keeper to close, and to delete once its lines
+// are all released.
 func (j *journal) rotate(need int64) error {
 	if j.cur != nil {
-		err := j.cur.close(j.size)
+		j.retired = append(j.retired, retired{seg: j.cur, size: j.size})
 		j.cur = nil
+		j.dropIfDone(j.seg)
+	}
+	for j.making {
+		j.made.Wait()
+	}
+	next := j.spare
+	j.spare = nil
+	if next != nil && next.capacity() < need {
+		// A record larger than a segment: the spare, empty, makes way.
+		err := errors.Join(next.close(0), os.Remove(j.path(j.seg+1)))
 		if err != nil {
 			return fmt.Errorf("audit journal: %w", err)
 		}
-		j.dropIfDone(j.seg)
+		next = nil
 	}
-	seg, err := createSegment(j.path(j.seg+1), max(j.maxSize, need))
-	if err != nil {
-		return fmt.Errorf("audit journal: %w", err)
+	if next == nil {
+		seg, err := createSegment(j.path(j.seg+1), max(j.maxSize, need))
+		if err != nil {
+			return fmt.Errorf("audit journal: %w", err)
+		}
+		next = seg
 	}
 	j.seg++
-	j.cur, j.size = seg, 0
+	j.cur, j.size = next, 0
+	j.wakeKeeper()
 	return nil
 }
 
@@ -183,14 +223,73 @@ func (j *journal) release(segs ...uint64) {
 	}
 }
 
-// dropIfDone deletes a finished segment that is no longer written to.
+// dropIfDone hands a finished segment that is no longer written to to the
+// keeper to delete.
 func (j *journal) dropIfDone(seg uint64) {
 	if j.refs[seg] > 0 || (seg == j.seg && j.cur != nil) {
 		return
 	}
 	delete(j.refs, seg)
-	if err := os.Remove(j.path(seg)); err != nil && !errors.Is(err, os.ErrNotExist) && j.err == nil {
-		j.err = fmt.Errorf("audit journal: %w", err)
+	j.doomed = append(j.doomed, seg)
+	j.wakeKeeper()
+}
+
+// wakeKeeper is called with mu held.
+func (j *journal) wakeKeeper() {
+	if j.closed {
+		return // closeFile's caller replays or deletes what is left
+	}
+	select {
+	case j.chores <- struct{}{}:
+	default:
+	}
+}
+
+// keep is the keeper goroutine: it closes retired segments, then deletes
+// doomed ones (a segment is always closed before it is deleted: both lists
+// are taken together and closes run first), then makes the spare. It stops
+// once closeFile closes chores, having done what was queued.
+func (j *journal) keep() {
+	defer close(j.kept)
+	for range j.chores {
+		j.mu.Lock()
+		ret, doomed := j.retired, j.doomed
+		j.retired, j.doomed = nil, nil
+		makeSpare := j.cur != nil && j.spare == nil && !j.closed && j.err == nil
+		next := j.seg + 1
+		j.making, j.working = makeSpare, true
+		j.mu.Unlock()
+
+		var errs []error
+		for _, r := range ret {
+			errs = append(errs, r.seg.close(r.size))
+		}
+		for _, s := range doomed {
+			if err := os.Remove(j.path(s)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+		var spare segment
+		if makeSpare {
+			// A failure here is not the journal's: rotate makes the segment
+			// itself and reports what goes wrong then.
+			spare, _ = createSegment(j.path(next), j.maxSize)
+			if spare != nil {
+				spare.prefault()
+			}
+		}
+
+		j.mu.Lock()
+		if err := errors.Join(errs...); err != nil && j.err == nil {
+			j.err = fmt.Errorf("audit journal: %w", err)
+		}
+		if makeSpare {
+			j.making = false
+			j.spare = spare
+			j.made.Broadcast()
+		}
+		j.working = false
+		j.mu.Unlock()
 	}
 }
 
@@ -206,20 +305,39 @@ func (j *journal) settled() bool {
 	return true
 }
 
+// idle reports that the keeper has nothing left to do (for tests, which
+// look at the folder). Called with mu held.
+func (j *journal) idle() bool {
+	return !j.working && len(j.chores) == 0 && len(j.retired) == 0 && len(j.doomed) == 0
+}
+
 // closeFile stops writing, so that every segment can be replayed and
-// removed. The lock stays until unlock.
+// removed: it closes the segment written to, waits for the keeper to finish
+// its queue and stop, and deletes the spare. The lock stays until unlock.
 func (j *journal) closeFile() error {
 	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.cur == nil {
+	if j.closed {
+		j.mu.Unlock()
 		return nil
 	}
-	err := j.cur.close(j.size)
-	j.cur = nil
+	j.closed = true
+	var errs []error
+	if j.cur != nil {
+		errs = append(errs, j.cur.close(j.size))
+		j.cur = nil
+	}
 	if j.err == nil {
 		j.err = ErrClosed
 	}
-	return err
+	close(j.chores)
+	j.mu.Unlock()
+	<-j.kept
+	// The keeper has stopped: what it holds is this goroutine's now.
+	if j.spare != nil {
+		errs = append(errs, j.spare.close(0), os.Remove(j.path(j.seg+1)))
+		j.spare = nil
+	}
+	return errors.Join(errs...)
 }
 
 // remove deletes replayed segments.
@@ -234,7 +352,7 @@ func (j *journal) remove(segs []uint64) error {
 }
 
 func (j *journal) unlock() error {
-	return errors.Join(unlockFile(j.lock), j.lock.Close())
+	return errors.Join(j.closeFile(), unlockFile(j.lock), j.lock.Close())
 }
 
 // replayed is what a journal says once read: the records to chain, in the

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,29 @@ func segmentsIn(t testing.TB, dir string) []uint64 {
 	segs, err := listSegments(dir)
 	must(t, err)
 	return segs
+}
+
+// liveSegments is segmentsIn for a journal in use: once its keeper is idle,
+// and without the spare it made ahead (empty until it is written to).
+func liveSegments(t testing.TB, l *Log) []uint64 {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l.j.mu.Lock()
+		idle, spare, next := l.j.idle(), l.j.spare != nil, l.j.seg+1
+		l.j.mu.Unlock()
+		if idle {
+			segs := segmentsIn(t, l.j.dir)
+			if spare {
+				segs = slices.DeleteFunc(segs, func(s uint64) bool { return s == next })
+			}
+			return segs
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the journal's keeper is still busy after 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // currentSegment is the segment the journal writes to.
@@ -154,7 +178,7 @@ func TestJournalRoundTrip(t *testing.T) {
 			t.Fatalf("writing 13 lines into 2 KB segments reached segment %d only", cur)
 		}
 		// Everything is committed but the pending use's begin, in segment 1.
-		if got := segmentsIn(t, opts.Journal); !slices.Equal(got, []uint64{1, cur}) {
+		if got := liveSegments(t, l); !slices.Equal(got, []uint64{1, cur}) {
 			t.Errorf("segments after Sync = %v, want [1 %d] (the pending use's and the current one)", got, cur)
 		}
 
@@ -168,7 +192,7 @@ func TestJournalRoundTrip(t *testing.T) {
 		if after <= cur {
 			t.Errorf("no rotation after 4 more lines (segment %d)", after)
 		}
-		if got := segmentsIn(t, opts.Journal); !slices.Equal(got, []uint64{after}) {
+		if got := liveSegments(t, l); !slices.Equal(got, []uint64{after}) {
 			t.Errorf("segments after all is committed = %v, want only the current [%d]", got, after)
 		}
 		wantRecord(t, l, "acme", held, 200, "")
@@ -233,8 +257,9 @@ func testJournalReplay(t *testing.T, db *store.DB, _ string) {
 		journalLine(journalBegin, begin("aud_h", "acme", "h@acme.example")), // its end was torn: interrupted
 		torn,
 	)
+	writeSegment(t, dir, 3, make([]byte, 8<<10)) // the spare made ahead, never written to
 
-	rep, err := readJournal(dir, []uint64{1, 2})
+	rep, err := readJournal(dir, []uint64{1, 2, 3})
 	must(t, err)
 	var got, interrupted []string
 	for _, r := range rep.records {
@@ -285,8 +310,8 @@ func testJournalReplay(t *testing.T, db *store.DB, _ string) {
 	_, err = l.Append(ctx, denial("acme", "after@x"))
 	must(t, err)
 	must(t, l.Sync(ctx))
-	if cur := currentSegment(l); cur != 3 {
-		t.Errorf("first segment after replaying 1 and 2 is %d, want 3", cur)
+	if cur := currentSegment(l); cur != 4 {
+		t.Errorf("first segment after replaying 1 to 3 is %d, want 4", cur)
 	}
 	wantChain(t, l, "acme", 6)
 }
@@ -294,6 +319,82 @@ func testJournalReplay(t *testing.T, db *store.DB, _ string) {
 // TestJournalReplayLeftByLog snapshots a live Log's journal before its
 // writer committed anything (a crash at that moment) and replays the copy
 // into another database.
+// TestJournalSpare: the keeper makes the next segment ahead, a rotation
+// takes it, a record larger than a segment makes its own, and closeFile
+// deletes the spare; every line reads back.
+func TestJournalSpare(t *testing.T) {
+	dir := t.TempDir()
+	const size = 8 << 10
+	j, _, err := openJournal(dir, size)
+	must(t, err)
+	waitSpare := func() segment {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			j.mu.Lock()
+			spare, idle := j.spare, j.idle() && !j.making
+			j.mu.Unlock()
+			if spare != nil && idle {
+				return spare
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no spare segment after 5s")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	line := func(i, n int) []byte {
+		r := denial("acme", fmt.Sprintf("m%d@x", i))
+		r.ID, r.Time, r.Target = fmt.Sprintf("aud_%03d", i), t0, strings.Repeat("x", n)
+		return r.Canonical()
+	}
+	var want []string
+	write := func(i, n int) uint64 {
+		t.Helper()
+		seg, err := j.write(journalAppend, line(i, n))
+		must(t, err)
+		want = append(want, fmt.Sprintf("aud_%03d", i))
+		return seg
+	}
+
+	write(0, 100)
+	spare := waitSpare()
+	if fi, err := os.Stat(j.path(2)); err != nil || fi.Size() != size {
+		t.Fatalf("spare segment 2: %v, %v; want a file of %d bytes", fi, err, size)
+	}
+	i := 1
+	for write(i, 100) == 1 {
+		i++
+	}
+	j.mu.Lock()
+	took := j.cur == spare
+	j.mu.Unlock()
+	if !took {
+		t.Error("the rotation to segment 2 did not take the spare")
+	}
+	waitSpare()
+	if seg := write(i+1, 3*size); seg != 3 { // larger than a segment: the spare makes way
+		t.Errorf("a record larger than a segment went to segment %d, want 3", seg)
+	}
+	write(i+2, 100)
+	waitSpare()
+	must(t, j.closeFile())
+	segs := segmentsIn(t, dir)
+	if !slices.Equal(segs, []uint64{1, 2, 3, 4}) {
+		t.Errorf("segments after closeFile = %v, want [1 2 3 4] (no spare)", segs)
+	}
+	rep, err := readJournal(dir, segs)
+	must(t, err)
+	var got []string
+	for _, r := range rep.records {
+		got = append(got, r.ID)
+	}
+	if !slices.Equal(got, want) || rep.torn != 0 {
+		t.Errorf("read back %v (torn %d), want %v", got, rep.torn, want)
+	}
+	must(t, j.unlock())
+}
+
 func TestJournalReplayLeftByLog(t *testing.T) {
 	forEach(t, testJournalReplayLeftByLog)
 }
@@ -478,7 +579,7 @@ func TestJournalDatabaseAway(t *testing.T) {
 		wantRecord(t, l, "acme", id, 200, "")
 	}
 	wantChain(t, l, "acme", int64(len(finished)))
-	if segs := segmentsIn(t, opts.Journal); len(segs) != 1 {
+	if segs := liveSegments(t, l); len(segs) != 1 {
 		t.Errorf("segments once all is committed: %v, want only the current one", segs)
 	}
 }
@@ -533,7 +634,16 @@ func TestJournalWriteError(t *testing.T) {
 	}{
 		{"append fails", func(t *testing.T, j *journal) { j.cur = brokenSegment{j.cur} }},
 		{"next segment cannot be made", func(t *testing.T, j *journal) {
-			// The segment is full and its successor's name is taken.
+			// The segment is full, there is no spare and its successor's
+			// name is taken.
+			for j.making {
+				j.made.Wait()
+			}
+			if j.spare != nil {
+				must(t, j.spare.close(0))
+				j.spare = nil
+				must(t, os.Remove(j.path(j.seg+1)))
+			}
 			j.size = j.cur.capacity()
 			must(t, os.WriteFile(j.path(j.seg+1), nil, 0o600))
 		}},

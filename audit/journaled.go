@@ -47,8 +47,7 @@ func (l *Log) chainJournaled(ctx context.Context, r *Record, op byte, more ...ui
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	o := sealedOp(r, store.AuditPlain, s)
-	o.segs = append(more, seg)
-	o.done = make(chan error, 1) // answered, never read: the journal holds r
+	o.segs = append(more, seg) // no done channel: the journal holds r, no one waits
 	if err := l.enqueue(context.WithoutCancel(ctx), o); err != nil {
 		// r stays in the journal, which the next Open (or Close) replays.
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)

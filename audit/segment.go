@@ -8,11 +8,13 @@ import (
 // segment is one journal file being appended to. append writes p at off
 // (the segment's current size, kept by the journal) and is durable against
 // a crash of this process when it returns; close(size) ends the segment at
-// size bytes.
+// size bytes. prefault does ahead, off the request path, what the first
+// append to each page would otherwise pay for.
 type segment interface {
 	capacity() int64
 	append(off int64, p []byte) error
 	close(size int64) error
+	prefault()
 }
 
 // fileSegment appends with write(2): the portable form.
@@ -35,6 +37,8 @@ func (s *fileSegment) append(_ int64, p []byte) error {
 	_, err := s.f.Write(p)
 	return err
 }
+
+func (s *fileSegment) prefault() {}
 
 func (s *fileSegment) close(int64) error {
 	if err := s.f.Close(); err != nil {

@@ -54,6 +54,16 @@ func (s *mapSegment) append(off int64, p []byte) error {
 	return nil
 }
 
+// prefault writes a zero to each page (the file reads as zeros already), so
+// that the page faults of a first store, allocation of the page and its
+// block, are taken here and not by a request.
+func (s *mapSegment) prefault() {
+	page := os.Getpagesize()
+	for i := 0; i < len(s.mem); i += page {
+		s.mem[i] = 0
+	}
+}
+
 // close unmaps the segment and cuts it to size, so a clean close leaves no
 // zeros behind.
 func (s *mapSegment) close(size int64) error {

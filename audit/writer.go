@@ -16,7 +16,8 @@ import (
 )
 
 // op is one queued unit of work for the writer: an intent, a record to
-// chain, or upkeep to run between commits. done gets exactly one answer.
+// chain, or upkeep to run between commits. done gets exactly one answer;
+// it is nil for a journaled record, which no one waits for.
 type op struct {
 	intent  *store.AuditIntent
 	app     *store.AuditAppend
@@ -209,7 +210,7 @@ func (l *Log) commit(batch []*op) {
 			}
 		}
 		for _, o := range batch {
-			if o.fn == nil {
+			if o.fn == nil && o.done != nil {
 				o.done <- err
 			}
 		}
