@@ -81,11 +81,13 @@ type journal struct {
 	working bool       // the keeper is doing what it took
 	chores  chan struct{}
 	kept    chan struct{} // closed when the keeper has stopped
+	keeper  keeperState   // the keeper goroutine's own (closeFile's once it stopped)
 }
 
-// retired is a segment no longer written to, and its final size.
+// retired is a segment no longer written to, its number and final size.
 type retired struct {
 	seg  segment
+	num  uint64
 	size int64
 }
 
@@ -113,8 +115,15 @@ func openJournal(dir string, maxSize int64) (*journal, []uint64, error) {
 		lock.Close()
 		return nil, nil, err
 	}
+	// Segment files kept for reuse by a run that stopped: their lines are
+	// all in the database.
+	if err := removeFree(dir); err != nil {
+		unlockFile(lock)
+		lock.Close()
+		return nil, nil, fmt.Errorf("audit journal: %w", err)
+	}
 	j := &journal{dir: dir, lock: lock, maxSize: maxSize, refs: map[uint64]int{},
-		chores: make(chan struct{}, 1), kept: make(chan struct{})}
+		chores: make(chan struct{}, 1), kept: make(chan struct{}), keeper: keeperState{detached: map[uint64]bool{}}}
 	j.made = sync.NewCond(&j.mu)
 	if len(segs) > 0 {
 		j.seg = segs[len(segs)-1]
@@ -183,7 +192,7 @@ func (j *journal) write(op byte, rec []byte) (uint64, error) {
 // are all released.
 func (j *journal) rotate(need int64) error {
 	if j.cur != nil {
-		j.retired = append(j.retired, retired{seg: j.cur, size: j.size})
+		j.retired = append(j.retired, retired{seg: j.cur, num: j.seg, size: j.size})
 		j.cur = nil
 		j.dropIfDone(j.seg)
 	}
@@ -234,65 +243,6 @@ func (j *journal) dropIfDone(seg uint64) {
 	j.wakeKeeper()
 }
 
-// wakeKeeper is called with mu held.
-func (j *journal) wakeKeeper() {
-	if j.closed {
-		return // closeFile's caller replays or deletes what is left
-	}
-	select {
-	case j.chores <- struct{}{}:
-	default:
-	}
-}
-
-// keep is the keeper goroutine: it closes retired segments, then deletes
-// doomed ones (a segment is always closed before it is deleted: both lists
-// are taken together and closes run first), then makes the spare. It stops
-// once closeFile closes chores, having done what was queued.
-func (j *journal) keep() {
-	defer close(j.kept)
-	for range j.chores {
-		j.mu.Lock()
-		ret, doomed := j.retired, j.doomed
-		j.retired, j.doomed = nil, nil
-		makeSpare := j.cur != nil && j.spare == nil && !j.closed && j.err == nil
-		next := j.seg + 1
-		j.making, j.working = makeSpare, true
-		j.mu.Unlock()
-
-		var errs []error
-		for _, r := range ret {
-			errs = append(errs, r.seg.close(r.size))
-		}
-		for _, s := range doomed {
-			if err := os.Remove(j.path(s)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				errs = append(errs, err)
-			}
-		}
-		var spare segment
-		if makeSpare {
-			// A failure here is not the journal's: rotate makes the segment
-			// itself and reports what goes wrong then.
-			spare, _ = createSegment(j.path(next), j.maxSize)
-			if spare != nil {
-				spare.prefault()
-			}
-		}
-
-		j.mu.Lock()
-		if err := errors.Join(errs...); err != nil && j.err == nil {
-			j.err = fmt.Errorf("audit journal: %w", err)
-		}
-		if makeSpare {
-			j.making = false
-			j.spare = spare
-			j.made.Broadcast()
-		}
-		j.working = false
-		j.mu.Unlock()
-	}
-}
-
 // settled reports that every line written has been released.
 func (j *journal) settled() bool {
 	j.mu.Lock()
@@ -303,12 +253,6 @@ func (j *journal) settled() bool {
 		}
 	}
 	return true
-}
-
-// idle reports that the keeper has nothing left to do (for tests, which
-// look at the folder). Called with mu held.
-func (j *journal) idle() bool {
-	return !j.working && len(j.chores) == 0 && len(j.retired) == 0 && len(j.doomed) == 0
 }
 
 // closeFile stops writing, so that every segment can be replayed and
@@ -336,6 +280,10 @@ func (j *journal) closeFile() error {
 	if j.spare != nil {
 		errs = append(errs, j.spare.close(0), os.Remove(j.path(j.seg+1)))
 		j.spare = nil
+	}
+	if len(j.keeper.free) > 0 {
+		errs = append(errs, removeFree(j.dir))
+		j.keeper.free = nil
 	}
 	return errors.Join(errs...)
 }

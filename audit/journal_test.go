@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -391,6 +392,102 @@ func TestJournalSpare(t *testing.T) {
 	}
 	if !slices.Equal(got, want) || rep.torn != 0 {
 		t.Errorf("read back %v (torn %d), want %v", got, rep.torn, want)
+	}
+	must(t, j.unlock())
+}
+
+// TestJournalReuse: a settled segment's file is kept out of replay's view,
+// becomes a later spare zeroed (none of its old lines read back), and
+// closeFile deletes it, as openJournal deletes those a stopped run kept.
+func TestJournalReuse(t *testing.T) {
+	dir := t.TempDir()
+	const size = 8 << 10
+	stale := filepath.Join(dir, freePrefix+"7") // kept by a run that stopped
+	must(t, os.WriteFile(stale, make([]byte, size), 0o600))
+	j, _, err := openJournal(dir, size)
+	must(t, err)
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("openJournal left a free file a stopped run kept: %v", err)
+	}
+	waitIdle := func() {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			j.mu.Lock()
+			idle := j.idle() && !j.making && j.spare != nil
+			j.mu.Unlock()
+			if idle {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("keeper still busy after 5s")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	free := filepath.Join(dir, freePrefix+"1")
+	line := func(i int) []byte {
+		r := denial("acme", fmt.Sprintf("m%d@x", i))
+		r.ID, r.Time, r.Target = fmt.Sprintf("aud_%04d", i), t0, strings.Repeat("x", 500)
+		return r.Canonical()
+	}
+	lines := map[uint64][]string{}
+	i := 0
+	writeUntil := func(seg uint64) {
+		t.Helper()
+		for {
+			s, err := j.write(journalAppend, line(i))
+			must(t, err)
+			if s == seg {
+				lines[s] = append(lines[s], fmt.Sprintf("aud_%04d", i))
+				i++
+				return
+			}
+			lines[s] = append(lines[s], fmt.Sprintf("aud_%04d", i))
+			i++
+		}
+	}
+	writeUntil(3)
+	waitIdle()
+	for range lines[1] {
+		j.release(1)
+	}
+	waitIdle()
+	if _, err := os.Stat(free); err != nil {
+		t.Fatalf("settled segment 1 not kept for reuse: %v", err)
+	}
+	if segs := segmentsIn(t, dir); !slices.Equal(segs, []uint64{2, 3, 4}) {
+		t.Errorf("segments = %v, want [2 3 4] (4 the spare)", segs)
+	}
+	writeUntil(4) // takes the spare; the next spare is segment 1's file
+	waitIdle()
+	if _, err := os.Stat(free); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("free file still there after the next spare was made: %v", err)
+	}
+	data, err := os.ReadFile(j.path(5))
+	must(t, err)
+	if len(data) != size || len(bytes.Trim(data, "\x00")) != 0 {
+		t.Errorf("reused spare: %d bytes, %d not zero; want %d zeros", len(data), len(bytes.Trim(data, "\x00")), size)
+	}
+	writeUntil(5)
+	for _, seg := range []uint64{2, 3, 4} {
+		for range lines[seg] {
+			j.release(seg)
+		}
+	}
+	waitIdle()
+	must(t, j.closeFile())
+	if _, err := os.Stat(free); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("closeFile left the free file: %v", err)
+	}
+	rep, err := readJournal(dir, []uint64{5})
+	must(t, err)
+	var got []string
+	for _, r := range rep.records {
+		got = append(got, r.ID)
+	}
+	if !slices.Equal(got, lines[5]) || rep.torn != 0 {
+		t.Errorf("segment 5 reads back %v (torn %d), want %v", got, rep.torn, lines[5])
 	}
 	must(t, j.unlock())
 }

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
 	"os"
 )
@@ -8,12 +9,15 @@ import (
 // segment is one journal file being appended to. append writes p at off
 // (the segment's current size, kept by the journal) and is durable against
 // a crash of this process when it returns; close(size) ends the segment at
-// size bytes. prefault does ahead, off the request path, what the first
+// size bytes; detach ends it leaving the file as it is (full size, zeros
+// after its lines), to be reused (see keeper.go), and fails where that
+// cannot be done. prefault does ahead, off the request path, what the first
 // append to each page would otherwise pay for.
 type segment interface {
 	capacity() int64
 	append(off int64, p []byte) error
 	close(size int64) error
+	detach() error
 	prefault()
 }
 
@@ -39,6 +43,12 @@ func (s *fileSegment) append(_ int64, p []byte) error {
 }
 
 func (s *fileSegment) prefault() {}
+
+// detach fails: a written file is only as long as its lines, so there is
+// nothing to reuse.
+func (s *fileSegment) detach() error { return errNotReusable }
+
+var errNotReusable = errors.New("segment cannot be reused")
 
 func (s *fileSegment) close(int64) error {
 	if err := s.f.Close(); err != nil {

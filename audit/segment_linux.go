@@ -35,10 +35,39 @@ func createSegment(path string, size int64) (segment, error) {
 		}
 		return nil, fmt.Errorf("allocate segment: %w", err)
 	}
+	seg, err := mapFile(f, size)
+	if err != nil {
+		os.Remove(path)
+		return nil, err
+	}
+	return seg, nil
+}
+
+// reuseSegment maps a settled segment's file (its blocks allocated, its
+// pages likely still cached) and zeroes it, which also takes its page
+// faults here rather than in a request.
+func reuseSegment(path string, size int64) (segment, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || fi.Size() != size {
+		f.Close()
+		return nil, errNotReusable
+	}
+	seg, err := mapFile(f, size)
+	if err != nil {
+		return nil, err
+	}
+	clear(seg.mem)
+	return seg, nil
+}
+
+// mapFile maps f's first size bytes, closing f on failure.
+func mapFile(f *os.File, size int64) (*mapSegment, error) {
 	mem, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
 	if err != nil {
 		f.Close()
-		os.Remove(path)
 		return nil, fmt.Errorf("map segment: %w", err)
 	}
 	return &mapSegment{f: f, mem: mem}, nil
@@ -62,6 +91,16 @@ func (s *mapSegment) prefault() {
 	for i := 0; i < len(s.mem); i += page {
 		s.mem[i] = 0
 	}
+}
+
+// detach unmaps the segment and closes its file, leaving it at full size.
+func (s *mapSegment) detach() error {
+	err := errors.Join(syscall.Munmap(s.mem), s.f.Close())
+	s.mem = nil
+	if err != nil {
+		return fmt.Errorf("detach segment: %w", err)
+	}
+	return nil
 }
 
 // close unmaps the segment and cuts it to size, so a clean close leaves no

@@ -39,17 +39,21 @@ keys:
   - {id: key_demo_support, member: maya@acme.example, role: support, teams: [support], actions: ["ai.*"], prefix: ck_demo_supp, sha256: 4cf8363d0c621f28207b6f794bb3fd7a6afd893007fc0bed8864d0be8ca45e31}
 logging: {format: json}
 `
-	cfg, err := config.Parse("bench.yaml", []byte(yaml), func(string) string { return "" })
-	if err != nil {
-		b.Fatal(err)
+	handler := func(auditOn bool) http.Handler {
+		cfg, err := config.Parse("bench.yaml", []byte(yaml), func(string) string { return "" })
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.Storage.DSN = "sqlite:" + filepath.Join(b.TempDir(), "crisp.db")
+		cfg.Audit.Disabled = !auditOn
+		srv, err := server.New(context.Background(), cfg, zerolog.Nop())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(srv.Close)
+		return srv.Handler()
 	}
-	cfg.Storage.DSN = "sqlite:" + filepath.Join(b.TempDir(), "crisp.db")
-	srv, err := server.New(context.Background(), cfg, zerolog.Nop())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(srv.Close)
-	h := srv.Handler()
+	handlers := map[bool]http.Handler{true: handler(true), false: handler(false)}
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte("usr_2481"))
 	userHash := hex.EncodeToString(m.Sum(nil))
@@ -73,9 +77,12 @@ logging: {format: json}
 				resp.Body.Close()
 			}
 		})
-		for _, full := range []bool{false, true} {
-			name := map[bool]string{false: "plain", true: "full"}[full] + "/" + mode
-			b.Run(name, func(b *testing.B) {
+		for _, v := range []struct {
+			name          string
+			full, auditOn bool
+		}{{"plain", false, true}, {"plain-noaudit", false, false}, {"full", true, true}} {
+			full, h := v.full, handlers[v.auditOn]
+			b.Run(v.name+"/"+mode, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					req := httptest.NewRequest("POST", "/v1/chat/completions", bytes.NewReader(body))
