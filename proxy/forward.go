@@ -191,6 +191,7 @@ func (s *Server) relayStream(ctx context.Context, w http.ResponseWriter, r *Requ
 		return nil
 	})
 	rd := sse.NewReader(body, maxEventBytes)
+	defer rd.Close()
 	for {
 		// Events that arrived together go out together: flush only when
 		// the next event would wait on the network.

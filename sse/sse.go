@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 )
 
 // Event is one server-sent event.
@@ -72,9 +73,26 @@ type Reader struct {
 	dataStart, dataEnd int
 }
 
-// NewReader reads events of at most max bytes each from r.
+// NewReader reads events of at most max bytes each from r. Close gives its
+// buffer back for the next stream's reader.
 func NewReader(r io.Reader, max int) *Reader {
-	return &Reader{br: bufio.NewReaderSize(r, 4<<10), max: max}
+	br := readBufs.Get().(*bufio.Reader)
+	br.Reset(r)
+	return &Reader{br: br, max: max}
+}
+
+// readBufs holds the 4 KiB read buffers of finished streams: a stream's
+// largest allocation, one per stream otherwise.
+var readBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
+
+// Close releases the reader's buffer. Events already returned stay valid
+// (they own their bytes); the reader must not be used again.
+func (r *Reader) Close() {
+	if r.br != nil {
+		r.br.Reset(nil)
+		readBufs.Put(r.br)
+		r.br = nil
+	}
 }
 
 // Next returns the next event. At the end of the stream it returns io.EOF;

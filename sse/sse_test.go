@@ -137,3 +137,30 @@ func TestReady(t *testing.T) {
 		t.Fatal("nothing buffered but Ready is true")
 	}
 }
+
+// TestCloseReuses: a reader closed mid-stream gives its buffer back, and
+// the next reader sees only its own stream, while the events the first
+// returned keep their bytes.
+func TestCloseReuses(t *testing.T) {
+	first := NewReader(strings.NewReader("data: one\n\ndata: two\n\ndata: left-over\n\n"), 1<<10)
+	ev, err := first.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	first.Close() // twice is harmless
+	for range 3 {
+		r := NewReader(strings.NewReader("data: fresh\n\n"), 1<<10)
+		got, err := r.Next()
+		if err != nil || string(got.Data) != "fresh" {
+			t.Fatalf("next reader: %q, %v; want fresh", got.Data, err)
+		}
+		if _, err := r.Next(); err != io.EOF {
+			t.Fatalf("next reader after its event: %v, want EOF (no left-over from the last stream)", err)
+		}
+		r.Close()
+	}
+	if string(ev.Data) != "one" || string(ev.Raw) != "data: one\n\n" {
+		t.Errorf("event of the closed reader changed: %q %q", ev.Data, ev.Raw)
+	}
+}
