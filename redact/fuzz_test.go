@@ -38,6 +38,8 @@ func FuzzStream(f *testing.F) {
 	for _, in := range streamInputs {
 		f.Add(in, []byte{3, 7, 1, 19})
 	}
+	// All of them in one text: whole texts are scanned 64 bytes a block.
+	f.Add(strings.Join(streamInputs, " "), []byte{5, 11, 2})
 	r := mustCompile(f, acmeValues(), DefaultDetectors())
 	valuesOnly := mustCompile(f, acmeValues(), Detectors{})
 	reveal := func(field string) bool { return field == "customer.email" }

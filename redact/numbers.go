@@ -66,6 +66,14 @@ func (t *digitTrie) get(s []byte) (int32, bool) {
 
 // put adds entry s for value idx: hidden wins over masked, then the first.
 func (t *digitTrie) put(s string, idx int32, values []Value) {
+	node := t.insert(s)
+	if old := t.val[node] - 1; old < 0 || values[old].Visibility != catalog.Hide && values[idx].Visibility == catalog.Hide {
+		t.val[node] = idx + 1
+	}
+}
+
+// insert adds the nodes that spell s and returns the last.
+func (t *digitTrie) insert(s string) int32 {
 	t.init()
 	node := int32(0)
 	for i := 0; i < len(s); i++ {
@@ -79,29 +87,46 @@ func (t *digitTrie) put(s string, idx int32, values []Value) {
 		}
 		node = x
 	}
-	if old := t.val[node] - 1; old < 0 || values[old].Visibility != catalog.Hide && values[idx].Visibility == catalog.Hide {
-		t.val[node] = idx + 1
-	}
+	return node
 }
 
 // numberSet holds the canonical forms of number values.
 type numberSet struct {
 	exact   digitTrie // any rendering of the value
 	rounded digitTrie // compact renderings only (48.3k for 48250)
-	prefix  digitTrie // significant digits of both; every node is a prefix
+	prefix  digitTrie // significant digits of both; every node is a prefix (val unused)
+	ends    []uint8   // by prefix node: endExact, endRounded
 }
+
+// A prefix node ends the significant digits of a value (endExact) or of
+// one of its compact roundings (endRounded). They are told apart because
+// a rounding only matches a compact reading (48.3k, not 48,300): with
+// many values nearly every three-digit prefix ends some rounding, and
+// mayMatch would let almost every number through to parseNumber.
+const (
+	endExact uint8 = 1 << iota
+	endRounded
+)
 
 func (s *numberSet) empty() bool { return s.exact.next == nil }
 
 func (s *numberSet) add(canon string, idx int32, values []Value) {
 	s.exact.put(canon, idx, values)
-	s.prefix.put(mantissa(canon), idx, values)
+	s.addPrefix(mantissa(canon), endExact)
 	sig := len(mantissa(canon))
 	for n := 3; n < sig; n++ {
 		rc := roundSig(canon, n)
 		s.rounded.put(rc, idx, values)
-		s.prefix.put(mantissa(rc), idx, values)
+		s.addPrefix(mantissa(rc), endRounded)
 	}
+}
+
+func (s *numberSet) addPrefix(m string, end uint8) {
+	node := s.prefix.insert(m)
+	if grow := len(s.prefix.val) - len(s.ends); grow > 0 {
+		s.ends = append(s.ends, make([]uint8, grow)...)
+	}
+	s.ends[node] |= end
 }
 
 // couldStart reports whether a number whose first digit group is g could
@@ -121,11 +146,14 @@ func (s *numberSet) couldStart(g []byte) bool {
 // a reading that is a value: every reading spells a prefix of the digits
 // of its groups and decimals taken together, so its significant digits
 // (less leading and trailing zeros) must end at a node of prefix that
-// ends a value's. For a whole text only: it does not tell how far the
-// number goes, which a stream's hold needs.
+// ends a value's, or a rounding's if a compact suffix follows. For a
+// whole text only: it does not tell how far the number goes, which a
+// stream's hold needs.
 func (s *numberSet) mayMatch(buf []byte, a int) bool {
 	t := &s.prefix
-	node, lead := int32(0), true
+	// rounded: a rounding's end may still count (not yet ruled out by
+	// the lack of a compact suffix).
+	node, lead, rounded := int32(0), true, true
 	for i := a; i < len(buf); { // as long as the walk goes on: bounded by the values
 		b := buf[i]
 		if !isDigit(b) {
@@ -144,11 +172,48 @@ func (s *numberSet) mayMatch(buf []byte, a int) bool {
 		if node = t.step(node, b); node < 0 {
 			return false
 		}
-		if t.val[node] != 0 {
+		end := s.ends[node]
+		if end&endExact != 0 {
 			return true
 		}
+		if end&endRounded != 0 && rounded {
+			if compactAfter(buf, i) {
+				return true
+			}
+			rounded = false // the number is the same whichever rounding
+		}
 	}
-	return t.val != nil && t.val[0] != 0
+	return len(s.ends) > 0 && s.ends[0] != 0
+}
+
+// compactAfter reports a compact suffix (k, bn, million, …) after the
+// number that goes on at i: where a compact reading ends is where the
+// digits and their separators end (numberTail), so no other place can
+// have one.
+func compactAfter(buf []byte, i int) bool {
+	for i < len(buf) {
+		if isDigit(buf[i]) {
+			i++
+			continue
+		}
+		w, _ := groupSepAt(buf, i)
+		if w <= 0 || i+w >= len(buf) || !isDigit(buf[i+w]) {
+			break
+		}
+		i += w
+	}
+	if i < len(buf) && buf[i] == ' ' {
+		i++
+	}
+	// Every suffix begins with k, m, b or t: most words are out at once.
+	if i == len(buf) {
+		return false
+	}
+	switch buf[i] | 0x20 {
+	case 'k', 'm', 'b', 't':
+		return compactExp(buf[i:lettersEnd(buf, i)]) > 0
+	}
+	return false
 }
 
 // mantissa is the significant digits of a canonical number: no point, no
@@ -474,13 +539,6 @@ func appendDigits(out, b []byte) []byte {
 }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
-
-func digitsEnd(buf []byte, i int) int {
-	for i < len(buf) && isDigit(buf[i]) {
-		i++
-	}
-	return i
-}
 
 func lettersEnd(buf []byte, i int) int {
 	for i < len(buf) && (buf[i]|0x20 >= 'a' && buf[i]|0x20 <= 'z') {

@@ -112,6 +112,7 @@ const (
 	bLocal              // an email local part byte: A-Z a-z 0-9 . _ % + -
 	bDomain             // an email domain byte: A-Z a-z 0-9 . -
 	bAlnum              // A-Z a-z 0-9
+	bNumEnd             // ASCII that no numeric shape goes on with (see quietShort)
 )
 
 const (
@@ -300,6 +301,11 @@ func (r *Redactor) initByteKinds() {
 		}
 		if c == '.' || c == '-' {
 			k |= bDomain
+		}
+		// Not a digit, a group, decimal or phone separator, nor the
+		// first letter of a compact suffix (k, m, b, thousand).
+		if c < 0x80 && !isDigit(c) && strings.IndexByte(",.' -()/kmbtKMBT", c) < 0 {
+			k |= bNumEnd
 		}
 		r.byteKind[b] = k
 	}

@@ -1,7 +1,6 @@
 package redact
 
 import (
-	"encoding/binary"
 	"math/bits"
 	"strings"
 	"unicode/utf8"
@@ -20,26 +19,38 @@ func (e *engine) scanNumeric() {
 	buf, off := e.buf, e.off
 	n := len(buf)
 	i := max(e.numFrom-off, 0)
+	if i > 0 && i < n && isDigit(buf[i-1]) { // the rest of a run decided before
+		i = digitsEnd(buf, i)
+	}
+	// Whole blocks of 64 bytes: one mask of their digits gives every run's
+	// start and, unless it goes past the block, its end, instead of a
+	// scan to each run and over its digits (prose has one every few dozen
+	// bytes). The rest, and a stream's new bytes, go byte run by run.
+	for i+64 <= n {
+		m := digitBits64((*[64]byte)(buf[i:]))
+		starts, next := m&^(m<<1), i+64
+		for starts != 0 {
+			k := bits.TrailingZeros64(starts)
+			starts &= starts - 1
+			a := i + k
+			d := a + bits.TrailingZeros64(^(m >> k))
+			if d == i+64 { // the run goes on past the block: the next block starts after it
+				d = digitsEnd(buf, d)
+				next = d
+			}
+			if e.numRun(a, d) {
+				return
+			}
+		}
+		i = next
+	}
 	for i < n {
 		if !isDigit(buf[i]) {
 			i = nextDigit(buf, i+1)
 			continue
 		}
 		d := digitsEnd(buf, i)
-		if i > 0 && isDigit(buf[i-1]) { // the rest of a run decided before
-			i = d
-			continue
-		}
-		mark, hold := len(e.cands), n
-		if e.det.IBAN && ibanAt(buf, i) && e.matchIBAN(i-2) {
-			hold = i - 2
-		}
-		if e.anchor(i) && e.tryNumeric(i, d) {
-			hold = min(hold, numPrefix(buf, i), phonePrefix(buf, i))
-		}
-		if hold < n {
-			e.cands = e.cands[:mark]
-			e.numFrom, e.numHold = off+i, off+hold
+		if e.numRun(i, d) {
 			return
 		}
 		i = d
@@ -53,30 +64,24 @@ func (e *engine) scanNumeric() {
 	}
 }
 
-// hasDigit reports whether any of the 8 bytes of x is an ASCII digit.
-func hasDigit(x uint64) bool { return digitLanes(x) != 0 }
-
-// digitLanes has the high bit of every byte of x that is an ASCII digit
-// (the "has between" bit trick: bytes over 0x7f never count). Each lane
-// is computed without borrow or carry from the next, so the lowest set
-// bit is the first digit.
-func digitLanes(x uint64) uint64 {
-	const ones, high, low7 = 0x0101010101010101, 0x8080808080808080, 0x7f7f7f7f7f7f7f7f
-	const m, n = '0' - 1, '9' + 1
-	return (ones*(127+n) - (x & low7)) &^ x & ((x & low7) + ones*(127-m)) & high
-}
-
-// nextDigit is the index of the first digit in buf from i on, or len(buf).
-func nextDigit(buf []byte, i int) int {
-	for ; i+8 <= len(buf); i += 8 {
-		if m := digitLanes(binary.LittleEndian.Uint64(buf[i:])); m != 0 {
-			return i + bits.TrailingZeros64(m)/8
-		}
+// numRun tries the digit run [a, d) as an IBAN's first digits and as a
+// number; true means an outcome depends on bytes not yet arrived, and
+// then the scan stops there and holds.
+func (e *engine) numRun(a, d int) bool {
+	buf, n := e.buf, len(e.buf)
+	mark, hold := len(e.cands), n
+	if e.det.IBAN && ibanAt(buf, a) && e.matchIBAN(a-2) {
+		hold = a - 2
 	}
-	for i < len(buf) && !isDigit(buf[i]) {
-		i++
+	if e.anchor(a) && e.tryNumeric(a, d) {
+		hold = min(hold, numPrefix(buf, a), phonePrefix(buf, a))
 	}
-	return i
+	if hold < n {
+		e.cands = e.cands[:mark]
+		e.numFrom, e.numHold = e.off+a, e.off+hold
+		return true
+	}
+	return false
 }
 
 // ibanAt reports two letters starting a word just before the digit at i:
@@ -156,10 +161,14 @@ func (e *engine) tryNumeric(a, d int) bool {
 // numbers in a text are short and followed by a space or a word, and the
 // first group and the byte after it rule out most matchers without a
 // call. Each guard is the first test its matcher makes (see them), so the
-// result and the hold are the same.
+// result and the hold are the same; quietShort, before them all, differs
+// only in not holding where nothing can come of it.
 func (e *engine) tryNumericShaped(a, d int) bool {
 	buf := e.buf
 	l, next := d-a, buf[d]
+	if l <= 2 && e.quietShort(a, d) {
+		return false
+	}
 	if !e.r.nums.empty() && (!e.final || shortNumberMayGrow(buf, a, d) && e.r.nums.mayMatch(buf, a)) && e.matchNumber(a, d) {
 		return true
 	}
@@ -175,6 +184,27 @@ func (e *engine) tryNumericShaped(a, d int) bool {
 	}
 	// International after a '+'; else the leading 1 or the area code.
 	return e.det.Phone && (a > 0 && buf[a-1] == '+' || l == 3 || l == 1 && buf[a] == '1') && e.matchPhone(a)
+}
+
+// quietShort reports a number of one or two digits that every numeric
+// matcher turns away: followed, directly or after one space, by a byte no
+// number, phone number or compact suffix goes on with (bNumEnd: "5 seats",
+// "12%"), not after a '+' and not a lone 1 (a country code). Most numbers
+// in prose are such, and one test for them costs one branch the predictor
+// often gets wrong instead of one per guard. The bytes it reads have all
+// arrived and no later byte can change the outcome, so a stream need not
+// hold anything for such a number either (matchNumber would have held
+// while letters after it were arriving, though none can begin a suffix).
+func (e *engine) quietShort(a, d int) bool {
+	buf := e.buf
+	if d+1 >= len(buf) {
+		return false
+	}
+	j := d
+	if buf[d] == ' ' {
+		j++
+	}
+	return e.r.byteKind[buf[j]]&bNumEnd != 0 && (a == 0 || buf[a-1] != '+') && (d-a == 2 || buf[a] != '1')
 }
 
 func (e *engine) matchNumber(a, d int) bool {

@@ -73,9 +73,10 @@ func isASCII(b []byte) bool {
 	i := 0
 	// 32 bytes a step, and a text with a non-ASCII rune early (most
 	// non-English texts) stops there instead of reading all of it.
+	le := binary.LittleEndian
 	for ; i+32 <= len(b); i += 32 {
-		acc |= binary.LittleEndian.Uint64(b[i:]) | binary.LittleEndian.Uint64(b[i+8:]) |
-			binary.LittleEndian.Uint64(b[i+16:]) | binary.LittleEndian.Uint64(b[i+24:])
+		w := (*[32]byte)(b[i:]) // one bounds check for the four loads
+		acc |= le.Uint64(w[0:8]) | le.Uint64(w[8:16]) | le.Uint64(w[16:24]) | le.Uint64(w[24:32])
 		if acc&0x8080808080808080 != 0 {
 			return false
 		}

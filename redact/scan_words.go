@@ -79,6 +79,15 @@ func (e *engine) scanWordsFinal(i int) {
 			i = p + 1
 			continue
 		}
+		// A space in the eight bytes on each side of p bounds the run
+		// through p to 15 bytes, too short for a key: that is how prose
+		// reads, and two loads tell it instead of two byte loops whose
+		// ends the branch predictor cannot know. (minKeyLen > 16 makes
+		// this sound; p-8 >= i as minKeyLen > 8.)
+		if p+9 <= n && hasSpace(binary.LittleEndian.Uint64(buf[p-8:])) && hasSpace(binary.LittleEndian.Uint64(buf[p+1:])) {
+			i = p + 1
+			continue
+		}
 		s := p
 		for s > i && kinds[buf[s-1]]&bKey != 0 {
 			s--
@@ -106,6 +115,13 @@ func firstSpace(x, y uint64) int {
 		return 8 + bits.TrailingZeros64(m)/8
 	}
 	return -1
+}
+
+// hasSpace reports whether one of the 8 bytes of x is 0x20 (the "has
+// zero byte" bit trick on x^0x20…, exact as to whether there is one).
+func hasSpace(x uint64) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	return (x^ones*' '-ones)&^(x^ones*' ')&high != 0
 }
 
 func (e *engine) matchKey(i, j int) bool {
@@ -137,7 +153,9 @@ func (r *Redactor) isKey(t []byte) bool {
 		return false
 	}
 	for _, p := range r.prefixes {
-		if bytes.HasPrefix(t, p.prefix) {
+		// The first byte alone turns away all but a few prefixes, without
+		// a call to compare.
+		if p.prefix[0] == t[0] && bytes.HasPrefix(t, p.prefix) {
 			body := t[len(p.prefix):]
 			return len(t) >= p.min && hasLetterAndDigit(body) && entropy(body) >= 3
 		}

@@ -72,13 +72,14 @@ func (e *engine) scanACWordStarts() {
 	}
 }
 
-// wordBits64 is wordBits for 64 bytes.
+// wordBits64 is wordBits for 64 bytes, written out: constant offsets
+// need no bounds checks.
 func wordBits64(b *[64]byte) uint64 {
-	var w uint64
-	for j := range 8 {
-		w |= wordBits(binary.LittleEndian.Uint64(b[8*j:])) << (8 * j)
-	}
-	return w
+	le := binary.LittleEndian
+	return wordBits(le.Uint64(b[0:8])) | wordBits(le.Uint64(b[8:16]))<<8 |
+		wordBits(le.Uint64(b[16:24]))<<16 | wordBits(le.Uint64(b[24:32]))<<24 |
+		wordBits(le.Uint64(b[32:40]))<<32 | wordBits(le.Uint64(b[40:48]))<<40 |
+		wordBits(le.Uint64(b[48:56]))<<48 | wordBits(le.Uint64(b[56:64]))<<56
 }
 
 // wordBits has bit k set where byte k of the ASCII bytes x (low first) is
