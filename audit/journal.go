@@ -45,8 +45,8 @@ const (
 	// defaultSegmentSize bounds one segment before the next is started.
 	// A mapped segment's pages count as this process's resident memory
 	// until it is closed, and two are mapped (the one written and the spare
-	// made ahead), so it is kept small: 256 KiB is ~100 requests.
-	defaultSegmentSize = 256 << 10
+	// made ahead), so it is kept small: 128 KiB is ~50 requests.
+	defaultSegmentSize = 128 << 10
 )
 
 // errJournalBusy reports a journal folder another live process owns.

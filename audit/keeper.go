@@ -28,7 +28,7 @@ const freePrefix = "free-"
 // maxFree bounds the files kept: about the segments written while the
 // writer gathers and commits one batch at full load (~100 ms), so that
 // most spares are reused files.
-const maxFree = 12
+const maxFree = 24
 
 // keeperState is the keeper goroutine's own (and closeFile's once the
 // keeper has stopped).

@@ -80,7 +80,7 @@ type Options struct {
 	// database behind the request. "" writes straight to the database, as
 	// does a journal another live process owns.
 	Journal string
-	// JournalSegmentSize bounds one journal segment. Default 512 KiB.
+	// JournalSegmentSize bounds one journal segment. Default 128 KiB.
 	JournalSegmentSize int64
 	// JournalDelay is how long the writer gathers journaled records into
 	// one commit. Default 50ms; Sync (every review read), a long queue and
