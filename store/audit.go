@@ -166,6 +166,13 @@ func (w *writer) insertRows(ctx context.Context, head string, cols int, args []a
 			return err
 		}
 		args = args[n*cols:]
+		if len(args) > 0 {
+			// A big batch is a long burst of CPU; between statements this
+			// thread lets anything waiting for its core run first (a
+			// request's next step), so the burst delays no one for longer
+			// than one statement.
+			yieldCPU()
+		}
 	}
 	return nil
 }
