@@ -165,7 +165,9 @@ func (j *journal) write(op byte, rec []byte) (uint64, error) {
 		return 0, j.err
 	}
 	n := int64(len(rec)) + 3
-	if j.cur == nil || j.size+n > j.cur.capacity() {
+	// rotate may wait for the keeper, letting other writers in: one of them
+	// may rotate meanwhile, so the room is looked at again.
+	for j.cur == nil || j.size+n > j.cur.capacity() {
 		if err := j.rotate(n); err != nil {
 			j.err = err
 			return 0, err
@@ -198,6 +200,12 @@ func (j *journal) rotate(need int64) error {
 	}
 	for j.making {
 		j.made.Wait()
+	}
+	if j.cur != nil {
+		return nil // a writer that came in while this one waited rotated
+	}
+	if j.err != nil {
+		return j.err
 	}
 	next := j.spare
 	j.spare = nil

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -854,4 +855,56 @@ func TestGatherDelay(t *testing.T) {
 			t.Errorf("after a commit of %d records: delay %v, want %v", tt.lastBatch, got, tt.want)
 		}
 	}
+}
+
+// TestJournalConcurrentRotation: writers that fill segments while the
+// keeper is making the spare all wait for it, one rotates and the others
+// write into what it started; no segment is left mapped behind them.
+func TestJournalConcurrentRotation(t *testing.T) {
+	dir := t.TempDir()
+	const size = 4 << 10 // three lines a segment: rotations all the time
+	j, _, err := openJournal(dir, size)
+	must(t, err)
+	line := bytes.Repeat([]byte("x"), 1200)
+	var wg sync.WaitGroup
+	segs := make(chan uint64, 8*300)
+	for range 8 {
+		wg.Go(func() {
+			for range 300 {
+				seg, err := j.write(journalAppend, line)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				segs <- seg
+			}
+		})
+	}
+	wg.Wait()
+	close(segs)
+	for s := range segs {
+		j.release(s)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		j.mu.Lock()
+		idle := j.idle() && !j.making
+		j.mu.Unlock()
+		if idle {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("keeper still busy after 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if maps, err := os.ReadFile("/proc/self/maps"); err == nil {
+		if n := strings.Count(string(maps), dir); n > 2 {
+			t.Errorf("%d journal segments mapped once all is settled, want at most 2 (the one written and the spare)", n)
+		}
+	}
+	if got := segmentsIn(t, dir); len(got) > 2 {
+		t.Errorf("segments left once all is settled: %v, want the current one and the spare", got)
+	}
+	must(t, j.unlock())
 }
