@@ -836,27 +836,6 @@ func FuzzJournalLine(f *testing.F) {
 	})
 }
 
-// TestGatherDelay: the writer gathers briefly while commits are small (a
-// low rate of records: short bursts of CPU) and for the whole JournalDelay
-// once they are not (fewer, larger commits under load).
-func TestGatherDelay(t *testing.T) {
-	l := &Log{opts: Options{JournalDelay: 50 * time.Millisecond}}
-	for _, tt := range []struct {
-		lastBatch int
-		want      time.Duration
-	}{
-		{0, 5 * time.Millisecond},
-		{quickBatch - 1, 5 * time.Millisecond},
-		{quickBatch, 50 * time.Millisecond},
-		{512, 50 * time.Millisecond},
-	} {
-		l.w.lastBatch = tt.lastBatch
-		if got := l.gatherDelay(); got != tt.want {
-			t.Errorf("after a commit of %d records: delay %v, want %v", tt.lastBatch, got, tt.want)
-		}
-	}
-}
-
 // TestJournalConcurrentRotation: writers that fill segments while the
 // keeper is making the spare all wait for it, one rotates and the others
 // write into what it started; no segment is left mapped behind them.

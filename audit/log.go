@@ -84,8 +84,7 @@ type Options struct {
 	JournalSegmentSize int64
 	// JournalDelay is how long the writer gathers journaled records into
 	// one commit. Default 50ms; Sync (every review read), a long queue and
-	// Close cut it short, and at a low rate of records the writer gathers
-	// for a tenth of it (see gather).
+	// Close cut it short.
 	JournalDelay time.Duration
 }
 

@@ -29,23 +29,10 @@ type op struct {
 	segs []uint64
 }
 
-// gatherDelay is how long gather sleeps, given the last commit's size.
-func (l *Log) gatherDelay() time.Duration {
-	if l.w.lastBatch < quickBatch {
-		return l.opts.JournalDelay / 10
-	}
-	return l.opts.JournalDelay
-}
-
-// quickBatch is the commit size under which the writer takes the rate of
-// records to be low (see gather).
-const quickBatch = 32
-
 // writerState is touched only by the writer goroutine (and by Open before
 // the goroutine starts).
 type writerState struct {
 	since     map[string]int       // records per workspace since its last checkpoint
-	lastBatch int                  // records in the last commit
 	lastCP    map[string]time.Time // when each workspace was last checkpointed
 	lastPrune time.Time
 }
@@ -156,20 +143,13 @@ func (l *Log) fill(batch []*op) ([]*op, bool) {
 }
 
 // gather is fill with a journal: its records are durable already, so the
-// writer sleeps (unless kicked: a Sync, a long queue, Close) and takes what
-// came meanwhile. Waiting costs no caller anything, a larger batch costs the
-// database less per record, and callers queue without waking the writer
-// for each record.
-//
-// How long it sleeps follows the rate of records. A commit is a burst of
-// CPU (~10 µs a record); while it runs, a request whose next step needs that
-// core waits, so at a low rate (the last commit under quickBatch records)
-// the writer commits every JournalDelay/10, in short bursts: p99 latency at
-// concurrency 1 fell by about a third. Under load it gathers for the whole
-// JournalDelay, where fewer, larger commits leave more CPU to requests.
+// writer sleeps JournalDelay (unless kicked: a Sync, a long queue, Close)
+// and takes what came meanwhile. Waiting costs no caller anything, a larger
+// batch costs the database less per record, and callers queue without
+// waking the writer for each record.
 func (l *Log) gather(batch []*op) ([]*op, bool) {
 	if len(l.q) < l.opts.MaxBatch-1 { // a full batch waiting goes at once
-		t := time.NewTimer(l.gatherDelay())
+		t := time.NewTimer(l.opts.JournalDelay)
 		select {
 		case <-t.C:
 		case <-l.kick:
@@ -213,7 +193,6 @@ func (l *Log) commit(batch []*op) {
 		}
 	}
 	if len(w.Intents)+len(w.Appends) > 0 {
-		l.w.lastBatch = len(w.Appends)
 		res, err := l.write(w)
 		if err != nil {
 			l.log.Error().Err(err).Int("intents", len(w.Intents)).Int("records", len(w.Appends)).Msg("audit write failed")
