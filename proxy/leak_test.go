@@ -140,6 +140,12 @@ func TestLeakSuite(t *testing.T) {
 	checkAuditClean(t, crisp)
 }
 
+// auditNoise is what in an audit row is random or made by the clock:
+// hashes, ids, times and durations. A hidden value's digits turn up in
+// them by chance ("48250" inside a sha256 in about one run in six), so
+// they are blanked before the row is searched.
+var auditNoise = regexp.MustCompile(`[0-9a-f]{64}|aud_[0-9A-Z]{26}|req_[0-9a-f]{24}|\d{4}-\d\d-\d\dT[0-9:.]+Z|\b\d{13,}\b|"(latency_ms|ttft_ms)":[0-9.]+`)
+
 // checkAuditClean reads every audit row as text and looks for the values.
 func checkAuditClean(t *testing.T, crisp *servertest.Crisp) {
 	t.Helper()
@@ -172,8 +178,9 @@ func checkAuditClean(t *testing.T, crisp *servertest.Crisp) {
 				ptrs[i] = &vals[i]
 			}
 			rows.Scan(ptrs...)
-			if m := leaked([]byte(fmt.Sprint(vals...))); m != "" {
-				t.Fatalf("audit table %s holds %q", table, m)
+			row := auditNoise.ReplaceAllString(fmt.Sprintln(vals...), "#")
+			if m := leaked([]byte(row)); m != "" {
+				t.Fatalf("audit table %s holds %q: %s", table, m, row)
 			}
 		}
 		rows.Close()
