@@ -297,11 +297,41 @@ func key(b []byte, k string, first bool) []byte {
 
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 
+// appendTime writes t as a quoted timeLayout string. It is on every
+// request's path twice, so the fixed layout is written by hand (what
+// AppendFormat would write: TestAppendTime checks), and years outside
+// 0000–9999, which that layout cannot hold, go the slow way.
 func appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		b = append(b, '"')
+		b = t.Truncate(time.Microsecond).AppendFormat(b, timeLayout)
+		return append(b, '"')
+	}
+	hour, minute, sec := t.Clock()
+	us := t.Nanosecond() / 1000
 	b = append(b, '"')
-	b = t.UTC().Truncate(time.Microsecond).AppendFormat(b, timeLayout)
-	return append(b, '"')
+	b = append4(b, year)
+	b = append(b, '-')
+	b = append2(b, int(month))
+	b = append(b, '-')
+	b = append2(b, day)
+	b = append(b, 'T')
+	b = append2(b, hour)
+	b = append(b, ':')
+	b = append2(b, minute)
+	b = append(b, ':')
+	b = append2(b, sec)
+	b = append(b, '.')
+	b = append2(b, us/10000)
+	b = append2(b, us/100%100)
+	b = append2(b, us%100)
+	return append(b, 'Z', '"')
 }
+
+func append2(b []byte, v int) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
+func append4(b []byte, v int) []byte { return append2(append2(b, v/100), v%100) }
 
 func formatTime(t time.Time) string { return t.UTC().Truncate(time.Microsecond).Format(timeLayout) }
 
@@ -331,7 +361,12 @@ func appendList(b []byte, l []string) []byte {
 }
 
 func appendCounts(b []byte, m map[string]int) []byte {
-	keys := sortedKeys(m)
+	var small [8]string // most records count a few kinds: no allocation
+	keys := small[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compareUTF16)
 	b = append(b, '{')
 	for i, k := range keys {
 		if i > 0 {

@@ -69,6 +69,31 @@ func TestMillis(t *testing.T) {
 	}
 }
 
+// TestAppendTime checks the hand-written layout against AppendFormat, the
+// form every stored hash was computed over.
+func TestAppendTime(t *testing.T) {
+	paris := time.FixedZone("CET", 3600)
+	tests := []time.Time{
+		time.Date(2026, 11, 26, 17, 54, 39, 123456789, time.UTC),
+		time.Date(2026, 1, 2, 3, 4, 5, 6000, paris), // converted to UTC, day before
+		time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), // outside the layout: slow path
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		{},
+	}
+	for i := range 200 { // a spread of microsecond and second values
+		tests = append(tests, time.Unix(1_700_000_000+int64(i)*7919, int64(i)*4_999_999))
+	}
+	for _, tm := range tests {
+		want := `"` + tm.UTC().Truncate(time.Microsecond).Format(timeLayout) + `"`
+		if got := string(appendTime(nil, tm)); got != want {
+			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
 // TestCompareUTF16 pins JCS key order where it differs from byte order.
 func TestCompareUTF16(t *testing.T) {
 	keys := []string{"\uffff", "😀", "b", "a"}

@@ -100,14 +100,13 @@ func (s *Server) parse(_ context.Context, r *Request) error {
 	// A key given twice is refused: crisp rewrites the first ("store",
 	// "user", …) while a provider's parser may read the last.
 	dup := ""
-	seen := make(map[string]struct{}, 16)
+	var seen keySet
 	r.top.scanned = body
 	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
-		if _, ok := seen[k.Str]; ok {
+		if !seen.add(k.Str) {
 			dup = k.Str
 			return false
 		}
-		seen[k.Str] = struct{}{}
 		r.top.set(k.Str, v)
 		return true
 	})
@@ -126,6 +125,42 @@ func (s *Server) parse(_ context.Context, r *Request) error {
 		r.Stream = stream.Type == gjson.True && r.Endpoint != providers.Embeddings
 	}
 	return nil
+}
+
+// keySet finds a repeated key among a body's top-level members. A request
+// has a handful: they are compared in a list, and only a body with many
+// pays for a map.
+type keySet struct {
+	few  [16]string
+	n    int
+	many map[string]struct{}
+}
+
+// add reports false when k was added before.
+func (s *keySet) add(k string) bool {
+	if s.many != nil {
+		if _, ok := s.many[k]; ok {
+			return false
+		}
+		s.many[k] = struct{}{}
+		return true
+	}
+	for _, f := range s.few[:s.n] {
+		if f == k {
+			return false
+		}
+	}
+	if s.n < len(s.few) {
+		s.few[s.n] = k
+		s.n++
+		return true
+	}
+	s.many = make(map[string]struct{}, 2*len(s.few))
+	for _, f := range s.few {
+		s.many[f] = struct{}{}
+	}
+	s.many[k] = struct{}{}
+	return true
 }
 
 // topFields are the top-level members of the request body that stages
