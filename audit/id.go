@@ -1,7 +1,8 @@
 package audit
 
 import (
-	"crypto/rand"
+	"encoding/binary"
+	"math/rand/v2"
 	"time"
 )
 
@@ -19,7 +20,11 @@ func newID(prefix string, t time.Time) string {
 		raw[i] = byte(ms)
 		ms >>= 8
 	}
-	_, _ = rand.Read(raw[6:]) // crypto/rand.Read never fails (Go 1.24+)
+	// The random bits only keep ids apart; they guard no secret. The
+	// runtime's per-thread ChaCha8 (OS-seeded) gives them without the
+	// system call or lock of crypto/rand.
+	binary.BigEndian.PutUint16(raw[6:], uint16(rand.Uint32()))
+	binary.BigEndian.PutUint64(raw[8:], rand.Uint64())
 	out := make([]byte, len(prefix)+26)
 	copy(out, prefix)
 	// 128 bits as 26 base32 digits: the first digit takes the top 3 bits.

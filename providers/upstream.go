@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crisphq/crisp/config"
@@ -28,6 +29,14 @@ type upstream struct {
 	headers  http.Header
 	client   *http.Client
 	timeouts Timeouts
+
+	// The headers every request starts from ([0] without a body, [1]
+	// with), made on first use: a dialect may add to headers after
+	// newUpstream. Cloning one costs two allocations, setting each
+	// header one or more.
+	tmplOnce sync.Once
+	tmpl     [2]http.Header
+	bearerV  []string // the Authorization value, "Bearer KEY"
 }
 
 func newUpstream(p config.Provider, defaultBase string) (*upstream, error) {
@@ -112,15 +121,29 @@ func (u *upstream) request(ctx context.Context, url string, body []byte) (*http.
 	if err != nil {
 		return nil, fmt.Errorf("provider %s: build request: %w", u.name, err)
 	}
+	u.tmplOnce.Do(u.makeTemplates)
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("User-Agent", "crisp")
-	for k, v := range u.headers {
-		req.Header[k] = v
+		req.Header = u.tmpl[1].Clone()
+	} else {
+		req.Header = u.tmpl[0].Clone()
 	}
 	return req, nil
+}
+
+func (u *upstream) makeTemplates() {
+	for i := range u.tmpl {
+		h := http.Header{}
+		if i == 1 {
+			h.Set("Content-Type", "application/json")
+		}
+		h.Set("Accept", "application/json, text/event-stream")
+		h.Set("User-Agent", "crisp")
+		for k, v := range u.headers {
+			h[k] = v
+		}
+		u.tmpl[i] = h
+	}
+	u.bearerV = []string{"Bearer " + u.key}
 }
 
 // bearer is the OpenAI-style request: base/endpoint with Authorization: Bearer.
@@ -130,7 +153,9 @@ func (u *upstream) bearer(ctx context.Context, c Call) (*http.Request, error) {
 		return nil, err
 	}
 	if u.key != "" {
-		req.Header.Set("Authorization", "Bearer "+u.key)
+		// Shared by every request: net/http never writes to it, and a
+		// caller that sets the header replaces the slice.
+		req.Header["Authorization"] = u.bearerV
 	}
 	return req, nil
 }

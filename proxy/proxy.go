@@ -76,6 +76,11 @@ type Server struct {
 	// packs caches built context packs by subject version, visibility and
 	// action (see buildPack): a few KB each.
 	packs *ristretto.Cache[string, *builtPack]
+	// bare is the redactor of a request with no values (it names no
+	// customer, or one with nothing to hide): the detectors alone. Most
+	// requests use it, so it is compiled once and never evicted.
+	bare    *redact.Redactor
+	bareErr error
 }
 
 // New builds the proxy and its pipeline.
@@ -95,6 +100,9 @@ func New(opts Options) *Server {
 	s.packs, _ = ristretto.NewCache(&ristretto.Config[string, *builtPack]{
 		NumCounters: 10_000, MaxCost: 1_000, BufferItems: 64, IgnoreInternalCost: true,
 	})
+	// An error here fails every request that needs it (fail closed), with
+	// the cause in errRedaction, rather than refusing to start.
+	s.bare, s.bareErr = redact.Compile(nil, opts.Detectors)
 	s.stages, s.response = s.pipeline()
 	s.mux = http.NewServeMux()
 	s.routes()

@@ -93,6 +93,16 @@ func (s *Server) newRedaction(r *Request) error {
 		}
 	}
 	values := redactValues(r)
+	if len(values) == 0 {
+		if s.bareErr != nil {
+			return errRedaction(s.bareErr)
+		}
+		if quick != "" {
+			s.redactors.Set(quick, s.bare, 1)
+		}
+		r.redaction = s.bare.NewSession()
+		return nil
+	}
 	key := redactorKey(values)
 	red, ok := s.redactors.Get(key)
 	if !ok {

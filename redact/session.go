@@ -176,7 +176,9 @@ func (s *Session) Manifest() map[string]int {
 		add(s.r.fields[f], st.count)
 	}
 	for k, n := range s.kindN {
-		add(kind(k).manifestKey(), n)
+		if n > 0 { // the key is built only for a kind that was met
+			add(kind(k).manifestKey(), n)
+		}
 	}
 	return m
 }
