@@ -22,7 +22,11 @@ func TestAttach(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := attach(providers.ChatCompletions, []byte(tc.body), ctx)
+			msg, err := systemMessage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := attach(providers.ChatCompletions, []byte(tc.body), ctx, msg)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -38,6 +38,32 @@ type builtPack struct {
 	text   string
 	names  []string
 	masked []maskedField
+	// Encoded once for every request that reuses the pack: the
+	// X-Crisp-Context value and the chat system message.
+	header  string
+	chatMsg []byte
+}
+
+func newBuiltPack(pack *contextpack.Pack, masked []maskedField) (*builtPack, error) {
+	bp := &builtPack{pack: pack, text: pack.Text(), names: pack.FieldNames(), masked: masked}
+	bp.header = strings.Join(bp.names, ", ")
+	if bp.text != "" {
+		var err error
+		if bp.chatMsg, err = systemMessage(bp.text); err != nil {
+			return nil, err
+		}
+	}
+	return bp, nil
+}
+
+// systemMessage is text as a chat system message, JSON-encoded.
+func systemMessage(text string) ([]byte, error) {
+	content, err := json.Marshal(text)
+	if err != nil {
+		return nil, err
+	}
+	msg := make([]byte, 0, len(content)+32)
+	return append(append(append(msg, `{"role":"system","content":`...), content...), '}'), nil
 }
 
 type maskedField struct{ field, value, placeholder string }
@@ -48,12 +74,12 @@ type maskedField struct{ field, value, placeholder string }
 // with a subject version it is built once and reused, as long as this
 // request's session gives its masked values the same placeholders (it
 // does unless the prompt itself made the session number them otherwise).
-func (s *Server) buildPack(r *Request) *builtPack {
+func (s *Server) buildPack(r *Request) (*builtPack, error) {
 	key := ""
 	if r.subjectKey != "" {
 		key = r.subjectKey + "\x00" + r.Action
 		if bp, ok := s.packs.Get(key); ok && reissue(r, bp.masked) {
-			return bp
+			return bp, nil
 		}
 	}
 	var masked []maskedField
@@ -66,11 +92,14 @@ func (s *Server) buildPack(r *Request) *builtPack {
 			return ph
 		},
 	})
-	bp := &builtPack{pack: pack, text: pack.Text(), names: pack.FieldNames(), masked: masked}
+	bp, err := newBuiltPack(pack, masked)
+	if err != nil {
+		return nil, err
+	}
 	if key != "" {
 		s.packs.Set(key, bp, 1)
 	}
-	return bp
+	return bp, nil
 }
 
 // reissue gives this request's session the placeholders of a reused pack's
@@ -91,14 +120,17 @@ func (s *Server) attachContext(_ context.Context, r *Request) error {
 	if r.Subject == nil || s.opts.Context == nil || r.Endpoint == providers.Embeddings {
 		return nil
 	}
-	pack := s.buildPack(r)
+	pack, err := s.buildPack(r)
+	if err != nil {
+		return errContext(err)
+	}
 	r.ContextFields = pack.names
-	r.Header.Set("X-Crisp-Context", strings.Join(r.ContextFields, ", "))
+	r.Header.Set("X-Crisp-Context", pack.header)
 	r.manifest() // masking the pack's fields counts as redaction
 	if pack.text == "" {
 		return nil
 	}
-	out, err := attach(r.Endpoint, r.Out, pack.text)
+	out, err := attach(r.Endpoint, r.Out, pack.text, pack.chatMsg)
 	if err != nil {
 		return errContext(err)
 	}
@@ -106,22 +138,17 @@ func (s *Server) attachContext(_ context.Context, r *Request) error {
 	return nil
 }
 
-// attach puts text in front of what the caller sent. For chat it splices
-// the system message in after the messages array's '[' rather than
+// attach puts text in front of what the caller sent: as instructions on
+// Responses, and on chat as msg, its system message (systemMessage). For
+// chat it splices msg in after the messages array's '[' rather than
 // rebuilding the array: the rest of the body is copied once, unparsed.
-func attach(ep providers.Endpoint, body []byte, text string) ([]byte, error) {
+func attach(ep providers.Endpoint, body []byte, text string, msg []byte) ([]byte, error) {
 	if ep == providers.Responses {
 		if prev := gjson.GetBytes(body, "instructions"); prev.Type == gjson.String && prev.Str != "" {
 			text += "\n\n" + prev.Str
 		}
 		return sjson.SetBytes(body, "instructions", text)
 	}
-	content, err := json.Marshal(text)
-	if err != nil {
-		return nil, err
-	}
-	msg := make([]byte, 0, len(content)+32)
-	msg = append(append(append(msg, `{"role":"system","content":`...), content...), '}')
 	msgs := gjson.GetBytes(body, "messages")
 	if !msgs.IsArray() || msgs.Index <= 0 || body[msgs.Index] != '[' {
 		return sjson.SetRawBytes(body, "messages", append(append([]byte{'['}, msg...), ']'))
