@@ -185,14 +185,12 @@ func loadVocab(fsys fs.FS, name string) (*vocab, error) {
 	if n == 0 || uint64(size) > math.MaxUint32 {
 		return nil, fmt.Errorf("%s: %d tokens in %d bytes", name, n, size)
 	}
-	var mem statics
 	v := &vocab{
-		blob:  mem.bytes(size)[:0],
-		off:   mem.uint32s(n + 1)[:1],
-		slots: mem.uint32s(tableSize(n)),
+		blob:  make([]byte, 0, size),
+		off:   make([]uint32, 1, n+1),
+		slots: make([]uint32, tableSize(n)),
 		seed:  maphash.MakeSeed(),
 	}
-	mem.attach(v)
 	err = eachToken(fsys, name, func(tok []byte) error {
 		if len(v.off) > n {
 			return fmt.Errorf("%s changed while loading", name)
