@@ -292,6 +292,29 @@ func (f *redactFilter) stream(key string) *redact.Stream {
 func (f *redactFilter) chatChunk(ev *sse.Event, emit func(sse.Event) error) error {
 	var edits []edit
 	var finished []string
+	chunkTexts(ev.Data, func(v gjson.Result, key string) {
+		if e, ok := f.delta(v, key); ok {
+			edits = append(edits, e)
+		}
+	}, func(idx string) { finished = append(finished, idx) })
+	if err := applyEdits(ev, edits); err != nil {
+		return err
+	}
+	for _, idx := range finished {
+		if err := f.flushChoice(idx, *ev, emit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chunkTextsGJSON calls text, in document order, for each choice's content
+// and each tool call's arguments in a chat.completion.chunk, with the key
+// of the stream it belongs to ("c" and the choice's index, or "t", the
+// choice's index, ":" and the call's index), and finished with the index
+// of each choice that finishes. It reads any JSON gjson reads; chunkTexts
+// is the fast form for the usual shapes.
+func chunkTextsGJSON(data []byte, text func(v gjson.Result, key string), finished func(idx string)) {
 	// Every occurrence of a key is read, not just the first or last: a
 	// caller's parser may take either, so each copy of a text is redacted.
 	each := func(obj gjson.Result, key string, fn func(v gjson.Result)) {
@@ -302,7 +325,7 @@ func (f *redactFilter) chatChunk(ev *sse.Event, emit func(sse.Event) error) erro
 			return true
 		})
 	}
-	each(gjson.ParseBytes(ev.Data), "choices", func(choices gjson.Result) {
+	each(gjson.ParseBytes(data), "choices", func(choices gjson.Result) {
 		choices.ForEach(func(_, ch gjson.Result) bool {
 			// One pass over the choice's keys, then over its deltas'.
 			var idx string
@@ -323,16 +346,12 @@ func (f *redactFilter) chatChunk(ev *sse.Event, emit func(sse.Event) error) erro
 				delta.ForEach(func(k, v gjson.Result) bool {
 					switch k.Str {
 					case "content":
-						if e, ok := f.delta(v, "c"+idx); ok {
-							edits = append(edits, e)
-						}
+						text(v, "c"+idx)
 					case "tool_calls":
 						v.ForEach(func(_, tc gjson.Result) bool {
 							each(tc, "function", func(fn gjson.Result) {
 								each(fn, "arguments", func(args gjson.Result) {
-									if e, ok := f.delta(args, "t"+idx+":"+tc.Get("index").Raw); ok {
-										edits = append(edits, e)
-									}
+									text(args, "t"+idx+":"+tc.Get("index").Raw)
 								})
 							})
 							return true
@@ -342,20 +361,11 @@ func (f *redactFilter) chatChunk(ev *sse.Event, emit func(sse.Event) error) erro
 				})
 			}
 			if finish {
-				finished = append(finished, idx)
+				finished(idx)
 			}
 			return true
 		})
 	})
-	if err := applyEdits(ev, edits); err != nil {
-		return err
-	}
-	for _, idx := range finished {
-		if err := f.flushChoice(idx, *ev, emit); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // flushChoice releases a finishing choice's held text in a chunk shaped

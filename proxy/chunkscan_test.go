@@ -1,0 +1,92 @@
+package proxy
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+)
+
+// chunkReport is what a chunk reader reported, in order.
+func chunkReport(read func([]byte, func(gjson.Result, string), func(string)), data []byte) string {
+	var b strings.Builder
+	read(data, func(v gjson.Result, key string) {
+		if v.Type != gjson.String { // the filter ignores these
+			return
+		}
+		fmt.Fprintf(&b, "text %s @%d %q %q\n", key, v.Index, v.Raw, v.Str)
+	}, func(idx string) {
+		fmt.Fprintf(&b, "finished %q\n", idx)
+	})
+	return b.String()
+}
+
+var chunkSeeds = []string{
+	`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1767225600,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}],"usage":null}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"content":"Your trial "},"finish_reason":null}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":240,"completion_tokens":32}}`,
+	`{"choices":[{"delta":{"content":"late index"},"index":1}]}`,
+	`{"choices":[{"index":0,"delta":{"content":"a"},"index":2,"delta":{"content":"b"}}]}`,
+	`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"lookup","arguments":"{\"email\":"}}]}}]}`,
+	`{"choices":[{"index":0,"delta":{"tool_calls":[{"function":{"arguments":"x","arguments":"y"},"index":3,"index":4}]}}]}`,
+	`{"choices":[{"index":0,"delta":{"content":"caf\u00e9 \"quoted\" \ud83d\ude00 \n"},"finish_reason":"length"}]}`,
+	`{"choices":[{"index":0,"delta":{"content":null,"tool_calls":null}},{"index":1,"delta":{"content":"two"},"finish_reason":false}]}`,
+	`{"choices":null}`,
+	`{"choices":[]}`,
+	`{"choices":[1,"x",[{"delta":{"content":"hidden in an array"}}],{"index":0,"delta":"not an object"}]}`,
+	`  {"choices" : [ { "index" : 0 , "delta" : { "content" : "spaced" } } ] }  `,
+	`{"choices":{"a":{"index":0,"delta":{"content":"object choices"}}}}`,
+	`{"choices":[{"index":0,"delta":{"tool_calls":{"a":{"function":{"arguments":"object calls"}}}}}]}`,
+	`{"choices":[{"index":0,"delta":{"cont\u0065nt":"escaped key"}}]}`,
+	`{"choices":[{"index":0,"delta":{"content":"ok"}}],"extra":[1,2.5e-3,-0,true,false,null,{"a":[{}]}]}`,
+	`{"choices":[{"index":0,"delta":{"content":"bad number after"}}],"n":01}`,
+	`{"choices":[{"index":0,"delta":{"content":"trailing"}}]} x`,
+	`{"choices":[{"index":"0","delta":{"content":"string index"}}]}`,
+	`{"choices":[{"index":0,"delta":{"content":"raw` + "\n" + `newline"}}]}`,
+	`{"choices":[{"index":0,"delta":{"content":"` + "\xff\xfe" + `"}}]}`,
+}
+
+// TestChunkTextsFast: the usual shapes are read by the fast reader, and
+// every seed reads the same either way.
+func TestChunkTextsFast(t *testing.T) {
+	fast := map[int]bool{0: true, 1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true, 9: true, 10: true, 11: true, 12: true, 16: true, 19: true, 21: true}
+	for i, seed := range chunkSeeds {
+		var c chunkScan
+		if got := c.read([]byte(seed)); got != fast[i] {
+			t.Errorf("seed %d: fast reader took it: %v, want %v\n%s", i, got, fast[i], seed)
+		}
+		if got, want := chunkReport(chunkTexts, []byte(seed)), chunkReport(chunkTextsGJSON, []byte(seed)); got != want {
+			t.Errorf("seed %d reads differently\nfast:\n%s\ngjson:\n%s", i, got, want)
+		}
+	}
+}
+
+// FuzzChunkTexts: whatever the chunk, the fast reader reports exactly what
+// gjson's walk reports (it falls back to it where it cannot).
+func FuzzChunkTexts(f *testing.F) {
+	for _, s := range chunkSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if got, want := chunkReport(chunkTexts, data), chunkReport(chunkTextsGJSON, data); got != want {
+			t.Fatalf("%q reads differently\nfast:\n%s\ngjson:\n%s", data, got, want)
+		}
+	})
+}
+
+func BenchmarkChunkTexts(b *testing.B) {
+	data := []byte(chunkSeeds[0])
+	for _, v := range []struct {
+		name string
+		read func([]byte, func(gjson.Result, string), func(string))
+	}{{"fast", chunkTexts}, {"gjson", chunkTextsGJSON}} {
+		b.Run(v.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				v.read(data, func(gjson.Result, string) {}, func(string) {})
+			}
+		})
+	}
+}
