@@ -207,16 +207,14 @@ func (j *journal) rotate(need int64) error {
 	if j.err != nil {
 		return j.err
 	}
-	next := j.spare
-	j.spare = nil
-	if next != nil && next.capacity() < need {
-		// A record larger than a segment: the spare, empty, makes way.
-		err := errors.Join(next.close(0), os.Remove(j.path(j.seg+1)))
-		if err != nil {
+	if j.spare != nil && j.spare.capacity() < need {
+		// A record larger than a segment: the spare makes way.
+		if err := j.dropSpare(); err != nil {
 			return fmt.Errorf("audit journal: %w", err)
 		}
-		next = nil
 	}
+	next := j.spare
+	j.spare = nil
 	if next == nil {
 		seg, err := createSegment(j.path(j.seg+1), max(j.maxSize, need))
 		if err != nil {
@@ -238,6 +236,17 @@ func (j *journal) release(segs ...uint64) {
 		j.refs[s]--
 		j.dropIfDone(s)
 	}
+}
+
+// dropSpare deletes the spare (never written to) if there is one. Called
+// with mu held and no spare being made, or once the keeper has stopped.
+func (j *journal) dropSpare() error {
+	if j.spare == nil {
+		return nil
+	}
+	err := errors.Join(j.spare.close(0), os.Remove(j.path(j.seg+1)))
+	j.spare = nil
+	return err
 }
 
 // dropIfDone hands a finished segment that is no longer written to to the
@@ -285,10 +294,7 @@ func (j *journal) closeFile() error {
 	j.mu.Unlock()
 	<-j.kept
 	// The keeper has stopped: what it holds is this goroutine's now.
-	if j.spare != nil {
-		errs = append(errs, j.spare.close(0), os.Remove(j.path(j.seg+1)))
-		j.spare = nil
-	}
+	errs = append(errs, j.dropSpare())
 	if len(j.keeper.free) > 0 {
 		errs = append(errs, removeFree(j.dir))
 		j.keeper.free = nil

@@ -556,11 +556,7 @@ func TestJournalWriteError(t *testing.T) {
 			for j.making {
 				j.made.Wait()
 			}
-			if j.spare != nil {
-				must(t, j.spare.close(0))
-				j.spare = nil
-				must(t, os.Remove(j.path(j.seg+1)))
-			}
+			must(t, j.dropSpare())
 			j.size = j.cur.capacity()
 			must(t, os.WriteFile(j.path(j.seg+1), nil, 0o600))
 		}},

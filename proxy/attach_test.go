@@ -22,11 +22,7 @@ func TestAttach(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			msg, err := systemMessage(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := attach(providers.ChatCompletions, []byte(tc.body), ctx, msg)
+			out, err := attach(providers.ChatCompletions, []byte(tc.body), ctx, systemMessage(ctx))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,8 +12,12 @@ import "github.com/tidwall/gjson"
 // choices or calls). Anything else (an escaped key, such an object,
 // invalid JSON) goes to chunkTextsGJSON, which is the reference:
 // FuzzChunkTexts checks that both report the same texts. Nothing is
-// reported until the whole chunk has been read, so a fallback never
-// feeds a stream twice.
+// reported until the whole chunk has been read, so a fallback never feeds
+// a stream twice.
+//
+// It checks the JSON as it reads: gjson.ValidBytes first would be a second
+// pass that costs most of what the one pass saves (BenchmarkChunkTexts:
+// 1.5 µs a chunk that way, 0.94 µs this way, 1.7 µs for gjson's walk).
 func chunkTexts(data []byte, text func(v gjson.Result, key string), finished func(idx string)) {
 	var c chunkScan
 	if !c.read(data) {
@@ -66,7 +70,7 @@ func (c *chunkScan) read(data []byte) bool {
 	c.ws()
 	c.object(func(key []byte) {
 		if string(key) == "choices" {
-			c.choices()
+			c.objects(c.choice, 1)
 		} else {
 			c.skip(1)
 		}
@@ -305,25 +309,34 @@ func (c *chunkScan) digits() {
 
 func isDigitByte(b byte) bool { return '0' <= b && b <= '9' }
 
-// choices reads the choices array: every element that is an object is a
-// choice; gjson finds no text in any other element, nor in a scalar.
-func (c *chunkScan) choices() {
-	switch c.peek() {
-	case '{': // an object's values would be choices to gjson
-		c.fail()
-		return
-	case '[':
-	default:
-		c.skip(1) // null or another scalar: no choice
+// members reads an object's members with member. Any other value is
+// skipped: gjson finds no member in it.
+func (c *chunkScan) members(member func(key []byte), depth int) {
+	if c.peek() != '{' {
+		c.skip(depth)
 		return
 	}
-	c.array(func() {
-		if c.peek() != '{' {
-			c.skip(2)
-			return
-		}
-		c.choice()
-	}, 1)
+	c.object(member, depth)
+}
+
+// objects reads an array's object elements with each; gjson finds nothing
+// in its other elements, nor in a scalar. An object fails: gjson would
+// take its values for the elements.
+func (c *chunkScan) objects(each func(), depth int) {
+	switch c.peek() {
+	case '{':
+		c.fail()
+	case '[':
+		c.array(func() {
+			if c.peek() == '{' {
+				each()
+			} else {
+				c.skip(depth + 1)
+			}
+		}, depth)
+	default:
+		c.skip(depth)
+	}
 }
 
 // choice reads one choice. Its index is the last "index" member, and it
@@ -337,11 +350,7 @@ func (c *chunkScan) choice() {
 		case "index":
 			idx = c.skip(3)
 		case "delta":
-			if c.peek() != '{' {
-				c.skip(3) // no member of a non-object is a text to gjson
-				return
-			}
-			c.delta()
+			c.members(c.deltaMember, 3)
 		case "finish_reason":
 			finish = string(c.skip(3)) != "null" || finish
 		default:
@@ -368,38 +377,17 @@ func (c *chunkScan) choice() {
 	}
 }
 
-// delta reads a choice's delta: each content and each tool call's
-// arguments, in order.
-func (c *chunkScan) delta() {
-	c.object(func(key []byte) {
-		switch string(key) {
-		case "content":
-			if c.peek() == '"' {
-				c.texts = append(c.texts, choiceText{v: c.stringResult()})
-			} else {
-				c.skip(4) // not a string: no text
-			}
-		case "tool_calls":
-			switch c.peek() {
-			case '{': // an object's values would be calls to gjson
-				c.fail()
-				return
-			case '[':
-			default:
-				c.skip(4) // null or another scalar: no call
-				return
-			}
-			c.array(func() {
-				if c.peek() != '{' {
-					c.skip(5)
-					return
-				}
-				c.toolCall()
-			}, 4)
-		default:
-			c.skip(4)
-		}
-	}, 3)
+// deltaMember reads a member of a choice's delta: each content and each
+// tool call's arguments, in order.
+func (c *chunkScan) deltaMember(key []byte) {
+	switch {
+	case string(key) == "content" && c.peek() == '"':
+		c.texts = append(c.texts, choiceText{v: c.stringResult()})
+	case string(key) == "tool_calls":
+		c.objects(c.toolCall, 4)
+	default:
+		c.skip(4) // another member, or content that is no string: no text
+	}
 }
 
 // toolCall reads one tool call: its arguments are keyed by its first
@@ -416,11 +404,7 @@ func (c *chunkScan) toolCall() {
 				call, seen = v, true
 			}
 		case "function":
-			if c.peek() != '{' {
-				c.skip(6)
-				return
-			}
-			c.object(func(key []byte) {
+			c.members(func(key []byte) {
 				if string(key) == "arguments" && c.peek() == '"' {
 					c.texts = append(c.texts, choiceText{v: c.stringResult(), tool: true})
 				} else {

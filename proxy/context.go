@@ -44,26 +44,20 @@ type builtPack struct {
 	chatMsg []byte
 }
 
-func newBuiltPack(pack *contextpack.Pack, masked []maskedField) (*builtPack, error) {
+func newBuiltPack(pack *contextpack.Pack, masked []maskedField) *builtPack {
 	bp := &builtPack{pack: pack, text: pack.Text(), names: pack.FieldNames(), masked: masked}
 	bp.header = strings.Join(bp.names, ", ")
 	if bp.text != "" {
-		var err error
-		if bp.chatMsg, err = systemMessage(bp.text); err != nil {
-			return nil, err
-		}
+		bp.chatMsg = systemMessage(bp.text)
 	}
-	return bp, nil
+	return bp
 }
 
 // systemMessage is text as a chat system message, JSON-encoded.
-func systemMessage(text string) ([]byte, error) {
-	content, err := json.Marshal(text)
-	if err != nil {
-		return nil, err
-	}
+func systemMessage(text string) []byte {
+	content, _ := json.Marshal(text) // a string always encodes
 	msg := make([]byte, 0, len(content)+32)
-	return append(append(append(msg, `{"role":"system","content":`...), content...), '}'), nil
+	return append(append(append(msg, `{"role":"system","content":`...), content...), '}')
 }
 
 type maskedField struct{ field, value, placeholder string }
@@ -74,12 +68,12 @@ type maskedField struct{ field, value, placeholder string }
 // with a subject version it is built once and reused, as long as this
 // request's session gives its masked values the same placeholders (it
 // does unless the prompt itself made the session number them otherwise).
-func (s *Server) buildPack(r *Request) (*builtPack, error) {
+func (s *Server) buildPack(r *Request) *builtPack {
 	key := ""
 	if r.subjectKey != "" {
 		key = r.subjectKey + "\x00" + r.Action
 		if bp, ok := s.packs.Get(key); ok && reissue(r, bp.masked) {
-			return bp, nil
+			return bp
 		}
 	}
 	var masked []maskedField
@@ -92,14 +86,11 @@ func (s *Server) buildPack(r *Request) (*builtPack, error) {
 			return ph
 		},
 	})
-	bp, err := newBuiltPack(pack, masked)
-	if err != nil {
-		return nil, err
-	}
+	bp := newBuiltPack(pack, masked)
 	if key != "" {
 		s.packs.Set(key, bp, 1)
 	}
-	return bp, nil
+	return bp
 }
 
 // reissue gives this request's session the placeholders of a reused pack's
@@ -120,10 +111,7 @@ func (s *Server) attachContext(_ context.Context, r *Request) error {
 	if r.Subject == nil || s.opts.Context == nil || r.Endpoint == providers.Embeddings {
 		return nil
 	}
-	pack, err := s.buildPack(r)
-	if err != nil {
-		return errContext(err)
-	}
+	pack := s.buildPack(r)
 	r.ContextFields = pack.names
 	r.Header.Set("X-Crisp-Context", pack.header)
 	r.manifest() // masking the pack's fields counts as redaction

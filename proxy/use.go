@@ -64,18 +64,13 @@ func (s *Server) ContextFor(ctx context.Context, u Use) (*ContextResult, error) 
 	var res *ContextResult
 	if err == nil {
 		if err = s.newRedaction(r); err == nil {
-			var bp *builtPack
-			if bp, err = s.buildPack(r); err != nil {
-				err = errContext(err)
-			} else {
-				pack := bp.pack
-				r.ContextFields = pack.FieldNames()
-				res = &ContextResult{Action: r.Action, Fields: pack.Shown(), Masked: pack.Masked(), Events: pack.Events, Decision: r.Decision}
-				if res.Masked == nil {
-					res.Masked = []string{}
-				}
-				r.Status = http.StatusOK
+			pack := s.buildPack(r).pack
+			r.ContextFields = pack.FieldNames()
+			res = &ContextResult{Action: r.Action, Fields: pack.Shown(), Masked: pack.Masked(), Events: pack.Events, Decision: r.Decision}
+			if res.Masked == nil {
+				res.Masked = []string{}
 			}
+			r.Status = http.StatusOK
 		}
 	}
 	if err != nil {

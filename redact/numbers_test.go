@@ -8,6 +8,15 @@ import (
 	"github.com/crisphq/crisp/catalog"
 )
 
+// randDigits is n random ASCII digits.
+func randDigits(rng *rand.Rand, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('0' + rng.IntN(10))
+	}
+	return string(b)
+}
+
 func TestCompactAfter(t *testing.T) {
 	tests := []struct {
 		name, in string
@@ -44,22 +53,15 @@ func TestCompactAfter(t *testing.T) {
 // that exact, compact and rounded compact matches all occur.
 func TestNumberFilterKeepsEveryMatch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	digits := func(n int) string {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte('0' + rng.IntN(10))
-		}
-		return string(b)
-	}
 	seps := []string{",", ".", " ", "'", "\u00a0", "\u2009"}
 	suffixes := []string{"", "", "", "k", " K", "m", "mn", " million", "bn", " thousand", "kg", " tickets", ".", ","}
 	number := func() string {
 		var b strings.Builder
-		b.WriteString(digits(1 + rng.IntN(6)))
+		b.WriteString(randDigits(rng, 1+rng.IntN(6)))
 		sep := seps[rng.IntN(len(seps))]
 		for range rng.IntN(3) {
 			b.WriteString(sep)
-			b.WriteString(digits([]int{3, 3, 3, 1, 2, 4}[rng.IntN(6)]))
+			b.WriteString(randDigits(rng, []int{3, 3, 3, 1, 2, 4}[rng.IntN(6)]))
 		}
 		b.WriteString(suffixes[rng.IntN(len(suffixes))])
 		return b.String()

@@ -71,13 +71,6 @@ func TestQuietShortMatchesNothing(t *testing.T) {
 // land on, across and at the ends of block boundaries.
 func TestNumericBlocksEqualStream(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
-	digits := func(n int) string {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte('0' + rng.IntN(10))
-		}
-		return string(b)
-	}
 	shapes := []string{"48,250", "$48.25k", "+1 415 555 0199", "(415) 555-0199", "4111 1111 1111 1111",
 		"123-45-6789", "DE89 3704 0044 0532 0130 00", "AB12", "v2", "x"}
 	seps := []string{" ", " ", "-", ".", ",", "/", "(", ")", "+", "a", "\u00a0", "é"}
@@ -93,7 +86,7 @@ func TestNumericBlocksEqualStream(t *testing.T) {
 			if rng.IntN(3) == 0 {
 				b.WriteString(shapes[rng.IntN(len(shapes))])
 			} else {
-				b.WriteString(digits(1 + rng.IntN([]int{4, 12, 40}[rng.IntN(3)])))
+				b.WriteString(randDigits(rng, 1+rng.IntN([]int{4, 12, 40}[rng.IntN(3)])))
 			}
 			b.WriteString(seps[rng.IntN(len(seps))])
 		}
