@@ -74,7 +74,7 @@ type journal struct {
 	closed bool  // closeFile ran: the keeper makes no more spares
 
 	spare   segment    // segment seg+1, made ahead by the keeper; nil if none
-	making  bool       // the keeper is making the spare: rotate waits for it
+	owed    bool       // the keeper is to make the spare: rotate waits for it
 	made    *sync.Cond // on mu: the spare is made (or failed)
 	retired []retired  // segments left, for the keeper to close
 	doomed  []uint64   // settled segments, for the keeper to delete
@@ -123,7 +123,7 @@ func openJournal(dir string, maxSize int64) (*journal, []uint64, error) {
 		return nil, nil, fmt.Errorf("audit journal: %w", err)
 	}
 	j := &journal{dir: dir, lock: lock, maxSize: maxSize, refs: map[uint64]int{},
-		chores: make(chan struct{}, 1), kept: make(chan struct{}), keeper: keeperState{detached: map[uint64]bool{}}}
+		chores: make(chan struct{}, 1), kept: make(chan struct{}), keeper: keeperState{left: map[uint64]kept{}}}
 	j.made = sync.NewCond(&j.mu)
 	if len(segs) > 0 {
 		j.seg = segs[len(segs)-1]
@@ -189,7 +189,7 @@ func (j *journal) write(op byte, rec []byte) (uint64, error) {
 }
 
 // rotate starts the next segment, with room for at least need bytes: the
-// spare when the keeper has made it (waiting if it is making it now). The
+// spare the keeper made (waiting while it owes one). The
 // one it leaves goes to the keeper to close, and to delete once its lines
 // are all released.
 func (j *journal) rotate(need int64) error {
@@ -198,7 +198,7 @@ func (j *journal) rotate(need int64) error {
 		j.cur = nil
 		j.dropIfDone(j.seg)
 	}
-	for j.making {
+	for j.owed {
 		j.made.Wait()
 	}
 	if j.cur != nil {
@@ -224,7 +224,12 @@ func (j *journal) rotate(need int64) error {
 	}
 	j.seg++
 	j.cur, j.size = next, 0
-	j.wakeKeeper()
+	if !j.closed {
+		// The keeper makes the next spare now; the next rotation waits
+		// for it rather than paying for a new segment itself.
+		j.owed = true
+		j.wakeKeeper()
+	}
 	return nil
 }
 
@@ -294,11 +299,7 @@ func (j *journal) closeFile() error {
 	j.mu.Unlock()
 	<-j.kept
 	// The keeper has stopped: what it holds is this goroutine's now.
-	errs = append(errs, j.dropSpare())
-	if len(j.keeper.free) > 0 {
-		errs = append(errs, removeFree(j.dir))
-		j.keeper.free = nil
-	}
+	errs = append(errs, j.dropSpare(), j.closeKept())
 	return errors.Join(errs...)
 }
 

@@ -553,7 +553,7 @@ func TestJournalWriteError(t *testing.T) {
 		{"next segment cannot be made", func(t *testing.T, j *journal) {
 			// The segment is full, there is no spare and its successor's
 			// name is taken.
-			for j.making {
+			for j.owed {
 				j.made.Wait()
 			}
 			must(t, j.dropSpare())

@@ -14,28 +14,39 @@ import (
 //
 // Making a segment from nothing costs a new file, allocation of its blocks
 // (fallocate) and a page fault per page that allocates a page and converts
-// its block; deleting one frees its pages and blocks. Under load that was
-// a twentieth of crisp's CPU. So settled segments' files are kept (up to
-// maxFree, renamed out of the journal's view) and become later spares: a
-// file is mapped again, zeroed through the mapping, and only then renamed
-// to its new number, so a crash at any point leaves either a file replay
-// ignores or an empty segment.
+// its block; deleting one frees its pages and blocks; unmapping a written
+// one and mapping it again costs nearly as much. Under load each was a
+// twentieth of crisp's CPU or more. So a full segment stays mapped after it
+// is left, and once settled its file is kept (up to maxFree, renamed out of
+// the journal's view) to become a later spare: its written bytes are zeroed
+// through the mapping and only then is it renamed to its new number, so a
+// crash at any point leaves either a file replay ignores or an empty
+// segment.
 
 // freePrefix names the settled segment files kept for reuse. They lack
 // journalSuffix, so replay never reads them.
 const freePrefix = "free-"
 
-// maxFree bounds the files kept: about the segments written while the
-// writer gathers and commits one batch at full load (~100 ms), so that
-// most spares are reused files.
-const maxFree = 24
+// maxFree bounds the files kept, each still mapped: a mapped segment's pages
+// count as resident memory, so this is a few more than the segments written
+// while the writer gathers and commits one batch at full load, enough that
+// nearly every spare is a reused file.
+const maxFree = 16
 
 // keeperState is the keeper goroutine's own (and closeFile's once the
 // keeper has stopped).
 type keeperState struct {
-	detached map[uint64]bool // retired segments whose files can be reused
-	free     []string        // files kept for reuse, paths
-	named    uint64          // free files named so far
+	left  map[uint64]kept // retired segments still mapped, to reuse once settled
+	free  []kept          // settled segments kept for reuse
+	named uint64          // free files named so far
+}
+
+// kept is a segment no longer written to, still open: its file's path (for a
+// free one) and the bytes written to it.
+type kept struct {
+	seg  segment
+	path string
+	used int64
 }
 
 // wakeKeeper is called with mu held.
@@ -55,48 +66,66 @@ func (j *journal) idle() bool {
 	return !j.working && len(j.chores) == 0 && len(j.retired) == 0 && len(j.doomed) == 0
 }
 
-// keep is the keeper goroutine: it closes retired segments, then deletes
-// doomed ones (a segment is always closed before it is deleted: both lists
-// are taken together and closes run first), then makes the spare. It stops
-// once closeFile closes chores, having done what was queued.
+// keep is the keeper goroutine. It makes the spare a rotation used first,
+// since a writer may be waiting for it, then closes retired segments, then
+// deletes doomed ones (a segment is always closed before it is deleted:
+// both lists are taken together and closes run first). It stops once
+// closeFile closes chores, having done what was queued.
 func (j *journal) keep() {
 	defer close(j.kept)
 	for range j.chores {
 		j.mu.Lock()
 		ret, doomed := j.retired, j.doomed
 		j.retired, j.doomed = nil, nil
-		makeSpare := j.cur != nil && j.spare == nil && !j.closed && j.err == nil
+		makeSpare := j.owed && j.spare == nil && !j.closed && j.err == nil
 		next := j.seg + 1
-		j.making, j.working = makeSpare, true
+		j.working = true
+		if !makeSpare {
+			j.deliver(nil)
+		}
 		j.mu.Unlock()
 
-		err := errors.Join(j.retire(ret), j.drop(doomed))
-		var spare segment
 		if makeSpare {
-			spare = j.makeSpare(next)
+			spare := j.makeSpare(next)
+			j.mu.Lock()
+			j.deliver(spare)
+			j.mu.Unlock()
 		}
+		err := errors.Join(j.retire(ret), j.drop(doomed))
 
 		j.mu.Lock()
 		if err != nil && j.err == nil {
 			j.err = fmt.Errorf("audit journal: %w", err)
 		}
-		if makeSpare {
-			j.making = false
-			j.spare = spare
-			j.made.Broadcast()
-		}
 		j.working = false
 		j.mu.Unlock()
 	}
+	// A rotation may still wait for a spare that will not come.
+	j.mu.Lock()
+	j.deliver(nil)
+	j.mu.Unlock()
 }
 
-// retire closes segments no longer written to. A full-size mapped one is
-// only unmapped: its file may be reused once settled. Others are trimmed.
+// deliver hands rotate the spare it is owed (nil: rotate makes it). Called
+// with mu held.
+func (j *journal) deliver(spare segment) {
+	if !j.owed {
+		return
+	}
+	j.owed = false
+	if spare != nil {
+		j.spare = spare
+	}
+	j.made.Broadcast()
+}
+
+// retire closes segments no longer written to, except full-size ones,
+// which stay open until settled: their files may be reused.
 func (j *journal) retire(ret []retired) error {
 	var errs []error
 	for _, r := range ret {
-		if r.seg.capacity() == j.maxSize && r.seg.detach() == nil {
-			j.keeper.detached[r.num] = true
+		if r.seg.capacity() == j.maxSize {
+			j.keeper.left[r.num] = kept{seg: r.seg, used: r.size}
 			continue
 		}
 		errs = append(errs, r.seg.close(r.size))
@@ -104,19 +133,22 @@ func (j *journal) retire(ret []retired) error {
 	return errors.Join(errs...)
 }
 
-// drop deletes settled segments, keeping up to maxFree reusable files.
+// drop deletes settled segments, keeping up to maxFree for reuse.
 func (j *journal) drop(doomed []uint64) error {
 	var errs []error
 	for _, s := range doomed {
-		reusable := j.keeper.detached[s]
-		delete(j.keeper.detached, s)
-		if reusable && len(j.keeper.free) < maxFree {
+		k, open := j.keeper.left[s]
+		delete(j.keeper.left, s)
+		if open && len(j.keeper.free) < maxFree {
 			j.keeper.named++
-			free := filepath.Join(j.dir, fmt.Sprintf("%s%d", freePrefix, j.keeper.named))
-			if err := os.Rename(j.path(s), free); err == nil {
-				j.keeper.free = append(j.keeper.free, free)
+			k.path = filepath.Join(j.dir, fmt.Sprintf("%s%d", freePrefix, j.keeper.named))
+			if err := os.Rename(j.path(s), k.path); err == nil {
+				j.keeper.free = append(j.keeper.free, k)
 				continue
 			}
+		}
+		if open {
+			errs = append(errs, k.seg.close(k.used))
 		}
 		if err := os.Remove(j.path(s)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
@@ -130,16 +162,15 @@ func (j *journal) drop(doomed []uint64) error {
 // goes wrong.
 func (j *journal) makeSpare(next uint64) segment {
 	if n := len(j.keeper.free); n > 0 {
-		free := j.keeper.free[n-1]
+		k := j.keeper.free[n-1]
 		j.keeper.free = j.keeper.free[:n-1]
-		seg, err := reuseSegment(free, j.maxSize)
-		if err == nil {
-			if err = os.Rename(free, j.path(next)); err == nil {
-				return seg
+		if err := k.seg.reset(k.used); err == nil {
+			if err = os.Rename(k.path, j.path(next)); err == nil {
+				return k.seg
 			}
-			seg.close(0)
 		}
-		os.Remove(free)
+		k.seg.close(0)
+		os.Remove(k.path)
 	}
 	seg, err := createSegment(j.path(next), j.maxSize)
 	if err != nil {
@@ -147,6 +178,25 @@ func (j *journal) makeSpare(next uint64) segment {
 	}
 	seg.prefault()
 	return seg
+}
+
+// closeKept closes what the keeper holds open, once it has stopped: segments
+// left but not settled are cut to what was written, for replay; free ones
+// are deleted.
+func (j *journal) closeKept() error {
+	var errs []error
+	for _, k := range j.keeper.left {
+		errs = append(errs, k.seg.close(k.used))
+	}
+	clear(j.keeper.left)
+	for _, k := range j.keeper.free {
+		errs = append(errs, k.seg.close(0))
+	}
+	if len(j.keeper.free) > 0 {
+		errs = append(errs, removeFree(j.dir))
+		j.keeper.free = nil
+	}
+	return errors.Join(errs...)
 }
 
 // removeFree deletes files kept for reuse: at closeFile, and at open those

@@ -9,15 +9,16 @@ import (
 // segment is one journal file being appended to. append writes p at off
 // (the segment's current size, kept by the journal) and is durable against
 // a crash of this process when it returns; close(size) ends the segment at
-// size bytes; detach ends it leaving the file as it is (full size, zeros
-// after its lines), to be reused (see keeper.go), and fails where that
-// cannot be done. prefault does ahead, off the request path, what the first
-// append to each page would otherwise pay for.
+// size bytes; reset makes a settled segment whose first used bytes were
+// written read as empty again, keeping it open to be reused (see
+// keeper.go), and fails where that cannot be done. prefault does ahead, off
+// the request path, what the first append to each page would otherwise pay
+// for.
 type segment interface {
 	capacity() int64
 	append(off int64, p []byte) error
 	close(size int64) error
-	detach() error
+	reset(used int64) error
 	prefault()
 }
 
@@ -44,9 +45,9 @@ func (s *fileSegment) append(_ int64, p []byte) error {
 
 func (s *fileSegment) prefault() {}
 
-// detach fails: a written file is only as long as its lines, so there is
+// reset fails: a written file is only as long as its lines, so there is
 // nothing to reuse.
-func (s *fileSegment) detach() error { return errNotReusable }
+func (s *fileSegment) reset(int64) error { return errNotReusable }
 
 var errNotReusable = errors.New("segment cannot be reused")
 

@@ -43,26 +43,6 @@ func createSegment(path string, size int64) (segment, error) {
 	return seg, nil
 }
 
-// reuseSegment maps a settled segment's file (its blocks allocated, its
-// pages likely still cached) and zeroes it, which also takes its page
-// faults here rather than in a request.
-func reuseSegment(path string, size int64) (segment, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if fi, err := f.Stat(); err != nil || fi.Size() != size {
-		f.Close()
-		return nil, errNotReusable
-	}
-	seg, err := mapFile(f, size)
-	if err != nil {
-		return nil, err
-	}
-	clear(seg.mem)
-	return seg, nil
-}
-
 // mapFile maps f's first size bytes, closing f on failure.
 func mapFile(f *os.File, size int64) (*mapSegment, error) {
 	mem, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
@@ -93,13 +73,16 @@ func (s *mapSegment) prefault() {
 	}
 }
 
-// detach unmaps the segment and closes its file, leaving it at full size.
-func (s *mapSegment) detach() error {
-	err := errors.Join(syscall.Munmap(s.mem), s.f.Close())
-	s.mem = nil
-	if err != nil {
-		return fmt.Errorf("detach segment: %w", err)
+// reset zeroes the used bytes through the mapping. The pages stay mapped
+// and, until the kernel writes them back, writable without a fault, so a
+// reused segment costs no system call and no page fault: unmapping a
+// written segment and mapping it again cost a tenth of crisp's CPU under
+// load.
+func (s *mapSegment) reset(used int64) error {
+	if used < 0 || used > int64(len(s.mem)) {
+		return errNotReusable
 	}
+	clear(s.mem[:used])
 	return nil
 }
 

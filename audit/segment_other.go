@@ -5,5 +5,3 @@ package audit
 func createSegment(path string, size int64) (segment, error) {
 	return createFileSegment(path, size)
 }
-
-func reuseSegment(string, int64) (segment, error) { return nil, errNotReusable }
