@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/crisphq/crisp/internal/residency"
 	"github.com/crisphq/crisp/server"
 )
 
@@ -48,6 +49,13 @@ func runServe(ctx context.Context, e env, args []string) error {
 			scheme = "https"
 		}
 		log.Info().Str("addr", addr).Str("workspace", cfg.Workspace.ID).Bool("tls", cfg.Server.TLS.Enabled()).Msg("crisp serving")
+		// Start-up is over: the executable's pages only it touched need
+		// not stay resident (see package residency).
+		if n, err := residency.ReleaseExecutable(); err != nil {
+			log.Warn().Err(err).Msg("could not release start-up pages")
+		} else {
+			log.Debug().Int64("bytes", n).Msg("released the executable's start-up pages")
+		}
 		fmt.Fprintf(e.stdout, "crisp is serving the %s workspace at %s://%s\n", cfg.Workspace.Name, scheme, addr)
 		fmt.Fprintf(e.stdout, "  OpenAI base URL: %s://%s/v1   demo keys: ck_demo_support, ck_demo_success, ck_demo_sales, ck_demo_admin (demo only)\n", scheme, addr)
 		fmt.Fprintf(e.stdout, "  Workspace UI: %s://%s/\n", scheme, addr)
