@@ -286,9 +286,12 @@ func (l *Log) BeginAsync(ctx context.Context, r Record) (id string, wait func() 
 	if err := l.enqueue(ctx, o); err != nil {
 		o.done <- fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	return r.ID, func() error {
+	// The closure keeps the id, not r: capturing r would move every
+	// Begin's record to the heap, journaled ones too.
+	rid := r.ID
+	return rid, func() error {
 		if err := <-o.done; err != nil {
-			l.forget(r.ID)
+			l.forget(rid)
 			return err
 		}
 		return nil

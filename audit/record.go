@@ -144,7 +144,16 @@ func chainHash(prev string, body []byte) string {
 	h.Write([]byte(prev))
 	h.Write(body)
 	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0]))
+	h.Sum(sum[:0])
+	return HexSum(&sum)
+}
+
+// HexSum is a sha256 sum as the audit writes it: 64 lowercase hex digits.
+// It allocates only the string.
+func HexSum(sum *[sha256.Size]byte) string {
+	var b [2 * sha256.Size]byte
+	hex.Encode(b[:], sum[:])
+	return string(b[:])
 }
 
 // sealer is a record encoded once, off the writer's path, with holes for
@@ -187,7 +196,8 @@ func (s sealer) seal(seq int64, prev string) (string, string) {
 		h.Write(p)
 	}
 	var sum [sha256.Size]byte
-	return sb.String(), hex.EncodeToString(h.Sum(sum[:0]))
+	h.Sum(sum[:0])
+	return sb.String(), HexSum(&sum)
 }
 
 // appendRecord writes r's canonical JSON, members in sorted key order, and

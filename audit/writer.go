@@ -35,6 +35,10 @@ type writerState struct {
 	since     map[string]int       // records per workspace since its last checkpoint
 	lastCP    map[string]time.Time // when each workspace was last checkpointed
 	lastPrune time.Time
+	// appends and apps are commit's, kept between batches so a batch does
+	// not grow new ones.
+	appends []store.AuditAppend
+	apps    []*op
 }
 
 func newWriterState(now time.Time) writerState {
@@ -177,10 +181,14 @@ func (l *Log) gather(batch []*op) ([]*op, bool) {
 // answers each op, then runs the batch's upkeep ops.
 func (l *Log) commit(batch []*op) {
 	var (
-		w    store.AuditWrite
-		apps []*op
+		w    = store.AuditWrite{Appends: l.w.appends[:0]}
+		apps = l.w.apps[:0]
 		fns  []*op
 	)
+	defer func() {
+		// Kept for the next batch, without what this one pointed to.
+		l.w.appends, l.w.apps = clearAll(w.Appends), clearAll(apps)
+	}()
 	for _, o := range batch {
 		switch {
 		case o.fn != nil:
@@ -223,6 +231,12 @@ func (l *Log) commit(batch []*op) {
 		o.done <- o.fn(ctx)
 		cancel()
 	}
+}
+
+// clearAll zeroes s and returns it empty, its array kept.
+func clearAll[T any](s []T) []T {
+	clear(s)
+	return s[:0]
 }
 
 // maintain is the periodic upkeep: heartbeat, recovery of other writers'

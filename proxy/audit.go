@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"hash"
 
 	"github.com/crisphq/crisp/audit"
@@ -30,7 +29,8 @@ func (s *Server) auditBegin(ctx context.Context, r *Request) error {
 	if s.opts.Audit == nil {
 		return nil
 	}
-	r.reqHash = sha256.Sum256(r.Out)
+	sum := sha256.Sum256(r.Out)
+	r.reqSum = audit.HexSum(&sum)
 	id, wait := s.opts.Audit.BeginAsync(ctx, s.record(r))
 	r.AuditID, r.auditWait = id, wait
 	r.Header.Set("X-Crisp-Audit-Id", id)
@@ -67,7 +67,9 @@ func (s *Server) auditEnd(ctx context.Context, r *Request) error {
 	}
 	r.audited = true
 	if r.respHash != nil {
-		r.respSum = hex.EncodeToString(r.respHash.Sum(nil))
+		var sum [sha256.Size]byte
+		r.respHash.Sum(sum[:0])
+		r.respSum = audit.HexSum(&sum)
 	}
 	rec := s.record(r)
 	// The use ends whether or not the client is still there to see it.
@@ -124,9 +126,7 @@ func (s *Server) record(r *Request) audit.Record {
 		rec.Decision = audit.Decision{Allow: r.Decision.Allow, Rule: r.Decision.Rule, Location: r.Decision.Location,
 			PolicyVersion: r.Decision.PolicyVersion}
 	}
-	if r.reqHash != ([32]byte{}) {
-		rec.RequestSHA256 = hex.EncodeToString(r.reqHash[:])
-	}
+	rec.RequestSHA256 = r.reqSum
 	return rec
 }
 

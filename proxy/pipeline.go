@@ -96,7 +96,7 @@ type Request struct {
 	auditWait func() error
 	audited   bool
 	started   bool      // the status line went out
-	reqHash   [32]byte  // of the body sent upstream
+	reqSum    string    // sha256 of the body sent upstream, in hex
 	respHash  hash.Hash // of the answer sent back
 	respSum   string
 
