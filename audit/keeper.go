@@ -119,12 +119,13 @@ func (j *journal) deliver(spare segment) {
 	j.made.Broadcast()
 }
 
-// retire closes segments no longer written to, except full-size ones,
-// which stay open until settled: their files may be reused.
+// retire closes segments no longer written to, except full-size reusable
+// ones, which stay open until settled: their files may be reused. (reset(0)
+// changes nothing, and fails for a segment that cannot be reused.)
 func (j *journal) retire(ret []retired) error {
 	var errs []error
 	for _, r := range ret {
-		if r.seg.capacity() == j.maxSize {
+		if r.seg.capacity() == j.maxSize && r.seg.reset(0) == nil {
 			j.keeper.left[r.num] = kept{seg: r.seg, used: r.size}
 			continue
 		}
