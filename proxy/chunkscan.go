@@ -103,17 +103,7 @@ func (c *chunkScan) peek() byte {
 // object reads an object's members, calling member with each key when the
 // reader is at the member's value; member must read the value.
 func (c *chunkScan) object(member func(key []byte), depth int) {
-	if !c.ok || c.peek() != '{' || depth > maxChunkDepth {
-		c.fail()
-		return
-	}
-	c.i++
-	c.ws()
-	if c.peek() == '}' {
-		c.i++
-		return
-	}
-	for c.ok {
+	for more := c.open('{', '}', depth); more; more = c.next('}') {
 		from, to, esc := c.str()
 		if !c.ok || esc { // an escaped key: gjson unescapes it; leave it to gjson
 			c.fail()
@@ -127,46 +117,50 @@ func (c *chunkScan) object(member func(key []byte), depth int) {
 		c.i++
 		c.ws()
 		member(c.d[from+1 : to-1])
-		c.ws()
-		switch c.peek() {
-		case ',':
-			c.i++
-			c.ws()
-		case '}':
-			c.i++
-			return
-		default:
-			c.fail()
-		}
 	}
 }
 
 // array reads an array, calling elem at each element; elem must read it.
 func (c *chunkScan) array(elem func(), depth int) {
-	if !c.ok || c.peek() != '[' || depth > maxChunkDepth {
+	for more := c.open('[', ']', depth); more; more = c.next(']') {
+		elem()
+	}
+}
+
+// open steps into an object or array that starts with start, and reports
+// whether an element follows (false when it is empty, or not one).
+func (c *chunkScan) open(start, end byte, depth int) bool {
+	if !c.ok || c.peek() != start || depth > maxChunkDepth {
 		c.fail()
-		return
+		return false
 	}
 	c.i++
 	c.ws()
-	if c.peek() == ']' {
+	if c.peek() == end {
 		c.i++
-		return
+		return false
 	}
-	for c.ok {
-		elem()
+	return true
+}
+
+// next steps over what follows an element: a comma, when it reports that
+// another element follows, or end, which closes the container.
+func (c *chunkScan) next(end byte) bool {
+	if !c.ok {
+		return false
+	}
+	c.ws()
+	switch c.peek() {
+	case ',':
+		c.i++
 		c.ws()
-		switch c.peek() {
-		case ',':
-			c.i++
-			c.ws()
-		case ']':
-			c.i++
-			return
-		default:
-			c.fail()
-		}
+		return true
+	case end:
+		c.i++
+	default:
+		c.fail()
 	}
+	return false
 }
 
 // str reads a string: [from, to) is its raw form, quotes included; esc
