@@ -194,8 +194,10 @@ func (s *Server) relayStream(ctx context.Context, w http.ResponseWriter, r *Requ
 	defer rd.Close()
 	for {
 		// Events that arrived together go out together: flush only when
-		// the next event would wait on the network.
-		if !rd.Ready() {
+		// the next event would wait on the network. The status line waits
+		// for the first event, as in any Go reverse proxy: sent alone it
+		// would cost the client a packet and a wake-up of its own.
+		if !rd.Ready() && out.N > 0 {
 			if err := out.Flush(); err != nil {
 				return s.endStream(ctx, r, out, fmt.Errorf("%w: %w", errClientGone, err))
 			}

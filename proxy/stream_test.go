@@ -3,8 +3,14 @@ package proxy_test
 import (
 	"bufio"
 	"context"
+	"errors"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,6 +67,70 @@ func TestStreamFirstChunkBeforeUpstreamFinishes(t *testing.T) {
 	}
 	if last != "data: [DONE]" {
 		t.Fatalf("last line = %q, want data: [DONE]", last)
+	}
+}
+
+// TestStreamStatusWithFirstEvent pins when the status line leaves: with
+// the first event, not alone as soon as the provider's headers arrive. A
+// lone status line would cost the client a packet and a wake-up of its own
+// on every stream. The upstream here sends its headers, then holds its
+// first event until the test lets it go.
+func TestStreamStatusWithFirstEvent(t *testing.T) {
+	release, sent := make(chan struct{}), make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		close(sent)
+		<-release
+		for _, ev := range []string{
+			`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}`,
+			`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`,
+			`[DONE]`,
+		} {
+			w.Write([]byte("data: " + ev + "\n\n"))
+			w.(http.Flusher).Flush()
+		}
+	}))
+	defer up.Close()
+	var once sync.Once
+	let := func() { once.Do(func() { close(release) }) }
+	defer let() // before up.Close, which waits for the held handler
+	crisp := servertest.Start(t, servertest.Config(up.URL+"/v1", ""))
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(crisp.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req := "POST /v1/chat/completions HTTP/1.1\r\nHost: crisp\r\nAuthorization: Bearer " + servertest.SupportKey +
+		"\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(streamBody)) + "\r\n\r\n" + streamBody
+	if _, err := conn.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	<-sent
+	// The provider's headers are in; crisp must not answer yet.
+	conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	var one [1]byte
+	if n, err := conn.Read(one[:]); n > 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("crisp answered before the first event: %d bytes, %v", n, err)
+	}
+	let()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	var lines []string
+	for sc.Scan() {
+		if sc.Text() != "" {
+			lines = append(lines, sc.Text())
+		}
+	}
+	if resp.StatusCode != 200 || !strings.Contains(strings.Join(lines, "\n"), `"content":"Hi"`) || lines[len(lines)-1] != "data: [DONE]" {
+		t.Fatalf("status %d, events %q", resp.StatusCode, lines)
 	}
 }
 
