@@ -36,9 +36,18 @@ var (
 // stream itself.
 func (s *Server) forward(ctx context.Context, w http.ResponseWriter, r *Request) error {
 	prov := r.Route.Provider
-	// The request ends when the client leaves, and the upstream call with it.
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	// The call ends when the client leaves. It is not the client request's
+	// own context, which ends with the handler: a stream that is complete
+	// for the client lets its call finish reading, so the provider's
+	// connection goes back to the pool (see relayStream).
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stopLeave := context.AfterFunc(r.HTTP.Context(), func() { cancel(context.Cause(r.HTTP.Context())) })
+	call := &upstreamCall{cancel: cancel, stopLeave: stopLeave}
+	defer func() {
+		if !call.draining {
+			call.end()
+		}
+	}()
 
 	req, err := prov.NewRequest(ctx, providers.Call{Endpoint: r.Endpoint, Model: r.Route.Model, Body: r.Out, Stream: r.Stream})
 	if err != nil {
@@ -53,26 +62,62 @@ func (s *Server) forward(ctx context.Context, w http.ResponseWriter, r *Request)
 		return err
 	}
 	t := prov.Timeouts()
-	stall := time.AfterFunc(t.FirstByte, func() { cancel(errStalled) })
+	call.stall = time.AfterFunc(t.FirstByte, func() { cancel(errStalled) })
 	resp, err := prov.Client().Do(req)
 	if err != nil {
-		stall.Stop()
 		return s.upstreamFailure(ctx, r, err)
 	}
-	defer resp.Body.Close()
+	call.body = resp.Body
 	// From here the idle timeout bounds each read of the body.
-	body := &idleReader{rc: resp.Body, timer: stall, idle: t.Idle}
-	stall.Reset(t.Idle)
-	defer stall.Stop()
+	body := &idleReader{rc: resp.Body, timer: call.stall, idle: t.Idle}
+	call.stall.Reset(t.Idle)
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return s.upstreamError(ctx, r, resp, body)
 	}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if mt == "text/event-stream" {
-		return s.relayStream(ctx, w, r, body, filters)
+		return s.relayStream(ctx, w, r, body, filters, call)
 	}
 	return s.relayBody(ctx, w, r, resp, body, filters)
+}
+
+// upstreamCall is what one provider call holds until it is over: its
+// body, its stall timer and its context.
+type upstreamCall struct {
+	cancel    context.CancelCauseFunc
+	stopLeave func() bool // stops the client's leaving from cancelling the call
+	stall     *time.Timer
+	body      io.ReadCloser
+	draining  bool // handed to drain: it ends the call
+}
+
+func (c *upstreamCall) end() {
+	c.stopLeave()
+	if c.stall != nil {
+		c.stall.Stop()
+	}
+	if c.body != nil {
+		c.body.Close()
+	}
+	c.cancel(nil)
+}
+
+// maxDrainBytes bounds what is read after a stream's last event only to
+// keep the provider's connection: an upstream that sends more is cut off.
+const maxDrainBytes = 64 << 10
+
+// drain ends the call in the background once the client has its whole
+// answer: the rest of the body (normally just the end of the chunked
+// encoding) is read, within maxDrainBytes and the idle timeout, so the
+// connection is reused rather than closed.
+func (c *upstreamCall) drain(body io.Reader) {
+	c.draining = true
+	c.stopLeave()
+	go func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrainBytes))
+		c.end()
+	}()
 }
 
 // filters asks each response stage for this request's filter.
@@ -162,7 +207,11 @@ func (s *Server) relayBody(ctx context.Context, w http.ResponseWriter, r *Reques
 }
 
 // relayStream forwards an event stream, each event flushed as it arrives.
-func (s *Server) relayStream(ctx context.Context, w http.ResponseWriter, r *Request, body io.Reader, filters []ResponseFilter) error {
+// The event that completes the stream for the client ([DONE],
+// response.completed, message_stop) is its last: it goes out with the end
+// of the response once the handler returns, without waiting for the
+// provider to close its side, which call then drains.
+func (s *Server) relayStream(ctx context.Context, w http.ResponseWriter, r *Request, body io.Reader, filters []ResponseFilter, call *upstreamCall) error {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -175,6 +224,7 @@ func (s *Server) relayStream(ctx context.Context, w http.ResponseWriter, r *Requ
 	out.Hash = r.respHash
 	defer func() { r.BytesOut = out.N }()
 
+	complete := false // the client's last event is written
 	emit := chain(filters, func(ev sse.Event) error {
 		if r.TTFB == 0 {
 			r.TTFB = time.Since(r.Start)
@@ -184,6 +234,7 @@ func (s *Server) relayStream(ctx context.Context, w http.ResponseWriter, r *Requ
 			if err := s.auditEnd(ctx, r); err != nil {
 				return err
 			}
+			complete = true
 		}
 		if err := out.Buffer(&ev); err != nil {
 			return fmt.Errorf("%w: %w", errClientGone, err)
@@ -212,9 +263,18 @@ func (s *Server) relayStream(ctx context.Context, w http.ResponseWriter, r *Requ
 		if err := emit.event(ev); err != nil {
 			return s.endStream(ctx, r, out, err)
 		}
+		if complete {
+			break
+		}
 	}
 	if err := emit.end(); err != nil {
 		return s.endStream(ctx, r, out, err)
+	}
+	if complete {
+		// The server sends what is buffered and the response's end in one
+		// write when the handler returns.
+		call.drain(body)
+		return nil
 	}
 	if err := out.Flush(); err != nil {
 		r.ErrCode = "client_closed_request"

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -203,4 +205,74 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestStreamEndsAtLastEvent: the client's stream is complete at [DONE],
+// even while the provider keeps its side open; and a provider that ends
+// normally keeps its connection for the next call.
+func TestStreamEndsAtLastEvent(t *testing.T) {
+	hold := make(chan struct{})
+	var conns atomic.Int32
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range []string{
+			`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"Seats: five. "},"finish_reason":null}]}`,
+			`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`,
+			`[DONE]`,
+		} {
+			w.Write([]byte("data: " + ev + "\n\n"))
+			w.(http.Flusher).Flush()
+		}
+		if strings.Contains(string(in), "hold") {
+			<-hold // the provider's side stays open after its last event
+		}
+	}))
+	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	up.Start()
+	defer up.Close()
+	var once sync.Once
+	defer once.Do(func() { close(hold) }) // before up.Close, which waits for the held handler
+	crisp := servertest.Start(t, servertest.Config(up.URL+"/v1", "    timeouts: {first_byte: 2s, idle: 30s}"))
+
+	stream := func(body string) {
+		t.Helper()
+		resp := crisp.Do(t, "POST", "/v1/chat/completions", servertest.SupportKey, body)
+		defer resp.Body.Close()
+		done := make(chan []string, 1)
+		go func() {
+			var lines []string
+			sc := bufio.NewScanner(resp.Body)
+			for sc.Scan() {
+				if sc.Text() != "" {
+					lines = append(lines, sc.Text())
+				}
+			}
+			done <- lines
+		}()
+		select {
+		case lines := <-done:
+			if len(lines) == 0 || lines[len(lines)-1] != "data: [DONE]" {
+				t.Fatalf("stream = %q, want it to end with data: [DONE]", lines)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the stream did not end at its last event")
+		}
+	}
+	// The connection goes back to crisp's pool once the drain read its
+	// end, which may be just after the client's next call begins: reuse
+	// is asserted over several calls, not each.
+	for range 5 {
+		stream(streamBody)
+	}
+	if n := conns.Load(); n > 2 {
+		t.Fatalf("the provider saw %d connections for five streams: they are not reused", n)
+	}
+	// The provider holds its side open for 30 s of idle timeout: the
+	// client's stream still ends at once.
+	stream(strings.Replace(streamBody, "seats?", "hold", 1))
 }
