@@ -413,3 +413,60 @@ func (c *chunkScan) toolCall() {
 		c.texts[i].call = string(call)
 	}
 }
+
+// treeTexts is texts over data in one pass, for whole answers and
+// Responses events: gjson's walk reads each level of nesting again, which
+// cost more than redacting the texts it found. Like chunkTexts it takes
+// only strictly valid JSON with unescaped keys and leaves anything else to
+// texts, the reference (FuzzTreeTexts); nothing is visited before the
+// whole document has been read.
+func treeTexts(data []byte, t *pathTree, visit func(gjson.Result)) {
+	c := chunkScan{d: data, ok: true}
+	c.ws()
+	c.tree(t, 0)
+	c.ws()
+	if !c.ok || c.i != len(c.d) {
+		texts(gjson.ParseBytes(data), t, visit)
+		return
+	}
+	for _, it := range c.items {
+		visit(it.v)
+	}
+}
+
+// tree reads one value, reporting the strings t names as texts does: a
+// leaf's string, an object's members that t names (never "#"), and every
+// element of an array when t names "#".
+func (c *chunkScan) tree(t *pathTree, depth int) {
+	switch c.peek() {
+	case '"':
+		if !t.leaf {
+			c.str()
+			return
+		}
+		if v := c.stringResult(); c.ok {
+			c.items = append(c.items, chunkItem{v: v})
+		}
+	case '{':
+		if len(t.kids) == 0 {
+			c.skip(depth)
+			return
+		}
+		c.object(func(key []byte) {
+			if n := t.childBytes(key); n != nil && string(key) != "#" {
+				c.tree(n, depth+1)
+			} else {
+				c.skip(depth + 1)
+			}
+		}, depth)
+	case '[':
+		each := t.child("#")
+		if each == nil {
+			c.skip(depth)
+			return
+		}
+		c.array(func() { c.tree(each, depth+1) }, depth)
+	default:
+		c.skip(depth)
+	}
+}

@@ -90,3 +90,67 @@ func BenchmarkChunkTexts(b *testing.B) {
 		})
 	}
 }
+
+// treeReport is what a tree reader reported, in order.
+func treeReport(read func([]byte, *pathTree, func(gjson.Result)), data []byte, t *pathTree) string {
+	var b strings.Builder
+	read(data, t, func(v gjson.Result) {
+		fmt.Fprintf(&b, "text @%d %q %q\n", v.Index, v.Raw, v.Str)
+	})
+	return b.String()
+}
+
+func gjsonTreeTexts(data []byte, t *pathTree, visit func(gjson.Result)) {
+	texts(gjson.ParseBytes(data), t, visit)
+}
+
+var treeSeeds = []string{
+	`{"id":"chatcmpl-1","object":"chat.completion","created":1767225600,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Your trial includes five seats.","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":240,"completion_tokens":32,"total_tokens":272},"service_tier":"default","system_fingerprint":"fp_1"}`,
+	`{"choices":[{"message":{"content":"a","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}}]}},{"message":{"refusal":"no"}}]}`,
+	`{"output":[{"type":"message","content":[{"type":"output_text","text":"hi"},{"type":"refusal","refusal":"no"}]},{"type":"function_call","arguments":"{}"}]}`,
+	`{"response":{"output":[{"content":[{"text":"done"}]}]}}`,
+	`{"choices":[{"message":{"content":"x","content":"y"}}]}`,
+	`{"choices":{"#":{"message":{"content":"object choices"}}}}`,
+	`{"choices":[{"message":{"cont\u0065nt":"escaped key"}}]}`,
+	`{"choices":[{"message":{"content":"caf\u00e9 \"q\" \ud83d\ude00"}}]}`,
+	`{"choices":[{"message":{"content":null}},1,"s",[{"message":{"content":"nested array"}}]]}`,
+	`  {"choices" : [ { "message" : { "content" : "spaced" } } ] }  `,
+	`{"choices":[{"message":{"content":"ok"}}],"n":01}`,
+	`{"choices":[{"message":{"content":"trailing"}}]} x`,
+	`[{"choices":[]}]`,
+	`"just a string"`,
+	`{"item":{"content":[{"text":"t"}],"arguments":"a"},"part":{"text":"p"},"text":"whole","delta":"d"}`,
+}
+
+// FuzzTreeTexts: whatever the document, the one-pass reader reports what
+// gjson's walk reports, for every tree the answer filter uses.
+func FuzzTreeTexts(f *testing.F) {
+	for _, s := range treeSeeds {
+		f.Add([]byte(s))
+	}
+	trees := []*pathTree{answerTexts, completedTexts, outputItemTexts, partTexts, textTexts, argumentsTexts, deltaTexts}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for i, tree := range trees {
+			if got, want := treeReport(treeTexts, data, tree), treeReport(gjsonTreeTexts, data, tree); got != want {
+				t.Fatalf("tree %d: %q reads differently\nfast:\n%s\ngjson:\n%s", i, data, got, want)
+			}
+		}
+	})
+}
+
+// BenchmarkAnswerTexts is finding the texts of a whole chat completion.
+func BenchmarkAnswerTexts(b *testing.B) {
+	data := []byte(treeSeeds[0])
+	for _, v := range []struct {
+		name string
+		read func([]byte, *pathTree, func(gjson.Result))
+	}{{"fast", treeTexts}, {"gjson", gjsonTreeTexts}} {
+		b.Run(v.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				v.read(data, answerTexts, func(gjson.Result) {})
+			}
+		})
+	}
+}

@@ -70,7 +70,14 @@ var (
 // body finds every text they name.
 type pathTree struct {
 	leaf bool
-	next map[string]*pathTree
+	// kids are few (at most six here): a scan finds a key sooner than a
+	// map hashes it, and every key of an answer is looked up.
+	kids []pathKid
+}
+
+type pathKid struct {
+	key string
+	t   *pathTree
 }
 
 func newPathTree(paths ...string) *pathTree {
@@ -78,13 +85,12 @@ func newPathTree(paths ...string) *pathTree {
 	for _, p := range paths {
 		n := root
 		for _, seg := range strings.Split(p, ".") {
-			if n.next == nil {
-				n.next = map[string]*pathTree{}
+			next := n.child(seg)
+			if next == nil {
+				next = &pathTree{}
+				n.kids = append(n.kids, pathKid{seg, next})
 			}
-			if n.next[seg] == nil {
-				n.next[seg] = &pathTree{}
-			}
-			n = n.next[seg]
+			n = next
 		}
 		n.leaf = true
 	}
@@ -93,13 +99,33 @@ func newPathTree(paths ...string) *pathTree {
 
 // under is the tree of paths below prefix.
 func (t *pathTree) under(prefix string) *pathTree {
-	return &pathTree{next: map[string]*pathTree{prefix: t}}
+	return &pathTree{kids: []pathKid{{prefix, t}}}
+}
+
+// child is the subtree under key, or nil.
+func (t *pathTree) child(key string) *pathTree {
+	for i := range t.kids {
+		if t.kids[i].key == key {
+			return t.kids[i].t
+		}
+	}
+	return nil
+}
+
+// childBytes is child for a key still in the body's bytes.
+func (t *pathTree) childBytes(key []byte) *pathTree {
+	for i := range t.kids {
+		if t.kids[i].key == string(key) {
+			return t.kids[i].t
+		}
+	}
+	return nil
 }
 
 // whole redacts every string the tree names in b as a complete text.
 func (f *redactFilter) whole(b []byte, tree *pathTree) ([]byte, error) {
 	var edits []edit
-	texts(gjson.ParseBytes(b), tree, func(v gjson.Result) {
+	treeTexts(b, tree, func(v gjson.Result) {
 		if safe := f.r.redaction.Answer(v.Str, f.reveal); safe != v.Str {
 			edits = append(edits, edit{from: v.Index, to: v.Index + len(v.Raw), raw: jsonstr.Append(nil, safe)})
 		}
@@ -120,12 +146,12 @@ func texts(obj gjson.Result, t *pathTree, visit func(gjson.Result)) {
 	if t.leaf && obj.Type == gjson.String {
 		visit(obj)
 	}
-	if len(t.next) == 0 {
+	if len(t.kids) == 0 {
 		return
 	}
 	switch {
 	case obj.IsArray():
-		if each := t.next["#"]; each != nil {
+		if each := t.child("#"); each != nil {
 			obj.ForEach(func(_, v gjson.Result) bool {
 				texts(v, each, visit)
 				return true
@@ -133,7 +159,7 @@ func texts(obj gjson.Result, t *pathTree, visit func(gjson.Result)) {
 		}
 	case obj.IsObject():
 		obj.ForEach(func(k, v gjson.Result) bool {
-			if n := t.next[k.Str]; n != nil && k.Str != "#" {
+			if n := t.child(k.Str); n != nil && k.Str != "#" {
 				texts(v, n, visit)
 			}
 			return true
@@ -205,7 +231,7 @@ func (f *redactFilter) setWhole(ev *sse.Event, tree *pathTree) error {
 // setDelta streams the deltas the tree names through the redactor for key.
 func (f *redactFilter) setDelta(ev *sse.Event, tree *pathTree, key string) error {
 	var edits []edit
-	texts(gjson.ParseBytes(ev.Data), tree, func(v gjson.Result) {
+	treeTexts(ev.Data, tree, func(v gjson.Result) {
 		if e, ok := f.delta(v, key); ok {
 			edits = append(edits, e)
 		}
