@@ -85,14 +85,7 @@ func TestStreamStatusWithFirstEvent(t *testing.T) {
 		w.(http.Flusher).Flush()
 		close(sent)
 		<-release
-		for _, ev := range []string{
-			`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}`,
-			`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`,
-			`[DONE]`,
-		} {
-			w.Write([]byte("data: " + ev + "\n\n"))
-			w.(http.Flusher).Flush()
-		}
+		writeStream(w, "Hi")
 	}))
 	defer up.Close()
 	var once sync.Once
@@ -207,6 +200,19 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
+// writeStream writes a chat stream of one text, its finish and [DONE],
+// each event flushed.
+func writeStream(w http.ResponseWriter, text string) {
+	for _, ev := range []string{
+		`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":` + strconv.Quote(text) + `},"finish_reason":null}]}`,
+		`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`,
+		`[DONE]`,
+	} {
+		w.Write([]byte("data: " + ev + "\n\n"))
+		w.(http.Flusher).Flush()
+	}
+}
+
 // TestStreamEndsAtLastEvent: the client's stream is complete at [DONE],
 // even while the provider keeps its side open; and a provider that ends
 // normally keeps its connection for the next call.
@@ -216,14 +222,7 @@ func TestStreamEndsAtLastEvent(t *testing.T) {
 	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "text/event-stream")
-		for _, ev := range []string{
-			`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"Seats: five. "},"finish_reason":null}]}`,
-			`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`,
-			`[DONE]`,
-		} {
-			w.Write([]byte("data: " + ev + "\n\n"))
-			w.(http.Flusher).Flush()
-		}
+		writeStream(w, "Seats: five. ")
 		if strings.Contains(string(in), "hold") {
 			<-hold // the provider's side stays open after its last event
 		}
