@@ -20,6 +20,12 @@ import "github.com/tidwall/gjson"
 // 1.5 µs a chunk that way, 0.94 µs this way, 1.7 µs for gjson's walk).
 func chunkTexts(data []byte, text func(v gjson.Result, key string), finished func(idx string)) {
 	var c chunkScan
+	c.chunk(data, text, finished)
+}
+
+// chunk is chunkTexts on a reader that keeps its lists from one chunk to
+// the next: a stream's filter reads every chunk with one.
+func (c *chunkScan) chunk(data []byte, text func(v gjson.Result, key string), finished func(idx string)) {
 	if !c.read(data) {
 		chunkTextsGJSON(data, text, finished)
 		return
@@ -66,7 +72,7 @@ const maxChunkDepth = 32
 var contentKeys = [10]string{"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"}
 
 func (c *chunkScan) read(data []byte) bool {
-	c.d, c.i, c.ok = data, 0, true
+	c.d, c.i, c.ok, c.items = data, 0, true, c.items[:0]
 	c.ws()
 	c.object(func(key []byte) {
 		if string(key) == "choices" {

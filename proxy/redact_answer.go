@@ -34,6 +34,10 @@ type redactFilter struct {
 	reveal  func(string) bool
 	streams map[string]*redact.Stream // one per answer text being streamed
 	order   []string
+	// scan, edits and finished serve each chunk of a stream in turn.
+	scan     chunkScan
+	edits    []edit
+	finished []string
 }
 
 // Body redacts a complete answer.
@@ -316,17 +320,16 @@ func (f *redactFilter) stream(key string) *redact.Stream {
 // its own. The event is read once: each text's offset is known, so the safe
 // texts are spliced in rather than set by path.
 func (f *redactFilter) chatChunk(ev *sse.Event, emit func(sse.Event) error) error {
-	var edits []edit
-	var finished []string
-	chunkTexts(ev.Data, func(v gjson.Result, key string) {
+	f.edits, f.finished = f.edits[:0], f.finished[:0]
+	f.scan.chunk(ev.Data, func(v gjson.Result, key string) {
 		if e, ok := f.delta(v, key); ok {
-			edits = append(edits, e)
+			f.edits = append(f.edits, e)
 		}
-	}, func(idx string) { finished = append(finished, idx) })
-	if err := applyEdits(ev, edits); err != nil {
+	}, func(idx string) { f.finished = append(f.finished, idx) })
+	if err := applyEdits(ev, f.edits); err != nil {
 		return err
 	}
-	for _, idx := range finished {
+	for _, idx := range f.finished {
 		if err := f.flushChoice(idx, *ev, emit); err != nil {
 			return err
 		}
