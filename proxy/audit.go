@@ -140,5 +140,18 @@ func terminal(ev *sse.Event) bool {
 	return ev.Name == "" && string(ev.Data) == "[DONE]"
 }
 
-// hashingWriter hashes what the caller is sent, for the audit.
-func newAnswerHash() hash.Hash { return sha256.New() }
+// answerHash hashes what the caller is sent, for the audit: nil when
+// there is no audit, which would never read it.
+func (s *Server) answerHash() hash.Hash {
+	if s.opts.Audit == nil {
+		return nil
+	}
+	return sha256.New()
+}
+
+// hashAnswer sets r's answer hash to that of a whole answer b.
+func (s *Server) hashAnswer(r *Request, b []byte) {
+	if r.respHash = s.answerHash(); r.respHash != nil {
+		r.respHash.Write(b)
+	}
+}

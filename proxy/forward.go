@@ -182,8 +182,7 @@ func (s *Server) relayBody(ctx context.Context, w http.ResponseWriter, r *Reques
 	}
 	r.Status = resp.StatusCode
 	r.TTFB = time.Since(r.Start)
-	r.respHash = newAnswerHash()
-	r.respHash.Write(b)
+	s.hashAnswer(r, b)
 	// The answer is not given before its record is durable.
 	if err := s.auditEnd(ctx, r); err != nil {
 		r.Status = 0
@@ -220,7 +219,7 @@ func (s *Server) relayStream(ctx context.Context, w http.ResponseWriter, r *Requ
 	r.started = true
 	w.WriteHeader(http.StatusOK)
 	out := sse.NewWriter(w)
-	r.respHash = newAnswerHash()
+	r.respHash = s.answerHash()
 	out.Hash = r.respHash
 	defer func() { r.BytesOut = out.N }()
 

@@ -189,8 +189,7 @@ func (s *Server) fail(ctx context.Context, w http.ResponseWriter, r *Request, er
 			us = anthropicUpstreamError(us)
 		}
 		r.Status, r.ErrCode = us.Status, "upstream_status"
-		r.respHash = newAnswerHash()
-		r.respHash.Write(us.Body)
+		s.hashAnswer(r, us.Body)
 		if aerr := s.auditEnd(ctx, r); aerr != nil {
 			err = aerr
 		} else {
