@@ -72,15 +72,23 @@ const maxChunkDepth = 32
 var contentKeys = [10]string{"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"}
 
 func (c *chunkScan) read(data []byte) bool {
+	return c.document(data, func() {
+		c.object(func(key []byte) {
+			if string(key) == "choices" {
+				c.objects(c.choice, 1)
+			} else {
+				c.skip(1)
+			}
+		}, 0)
+	})
+}
+
+// document reads data, a JSON value with whitespace around it, with value,
+// and reports whether the fast reader took all of it.
+func (c *chunkScan) document(data []byte, value func()) bool {
 	c.d, c.i, c.ok, c.items = data, 0, true, c.items[:0]
 	c.ws()
-	c.object(func(key []byte) {
-		if string(key) == "choices" {
-			c.objects(c.choice, 1)
-		} else {
-			c.skip(1)
-		}
-	}, 0)
+	value()
 	c.ws()
 	return c.ok && c.i == len(c.d)
 }
@@ -427,11 +435,14 @@ func (c *chunkScan) toolCall() {
 // texts, the reference (FuzzTreeTexts); nothing is visited before the
 // whole document has been read.
 func treeTexts(data []byte, t *pathTree, visit func(gjson.Result)) {
-	c := chunkScan{d: data, ok: true}
-	c.ws()
-	c.tree(t, 0)
-	c.ws()
-	if !c.ok || c.i != len(c.d) {
+	var c chunkScan
+	c.walk(data, t, visit)
+}
+
+// walk is treeTexts on a reader that keeps its lists from one document to
+// the next, as chunk is for chunkTexts.
+func (c *chunkScan) walk(data []byte, t *pathTree, visit func(gjson.Result)) {
+	if !c.document(data, func() { c.tree(t, 0) }) {
 		texts(gjson.ParseBytes(data), t, visit)
 		return
 	}

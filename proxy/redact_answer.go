@@ -34,7 +34,7 @@ type redactFilter struct {
 	reveal  func(string) bool
 	streams map[string]*redact.Stream // one per answer text being streamed
 	order   []string
-	// scan, edits and finished serve each chunk of a stream in turn.
+	// scan, edits and finished serve each event of a stream in turn.
 	scan     chunkScan
 	edits    []edit
 	finished []string
@@ -129,7 +129,7 @@ func (t *pathTree) childBytes(key []byte) *pathTree {
 // whole redacts every string the tree names in b as a complete text.
 func (f *redactFilter) whole(b []byte, tree *pathTree) ([]byte, error) {
 	var edits []edit
-	treeTexts(b, tree, func(v gjson.Result) {
+	f.scan.walk(b, tree, func(v gjson.Result) {
 		if safe := f.r.redaction.Answer(v.Str, f.reveal); safe != v.Str {
 			edits = append(edits, edit{from: v.Index, to: v.Index + len(v.Raw), raw: jsonstr.Append(nil, safe)})
 		}
@@ -235,7 +235,7 @@ func (f *redactFilter) setWhole(ev *sse.Event, tree *pathTree) error {
 // setDelta streams the deltas the tree names through the redactor for key.
 func (f *redactFilter) setDelta(ev *sse.Event, tree *pathTree, key string) error {
 	var edits []edit
-	treeTexts(ev.Data, tree, func(v gjson.Result) {
+	f.scan.walk(ev.Data, tree, func(v gjson.Result) {
 		if e, ok := f.delta(v, key); ok {
 			edits = append(edits, e)
 		}

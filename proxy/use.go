@@ -64,8 +64,9 @@ func (s *Server) ContextFor(ctx context.Context, u Use) (*ContextResult, error) 
 	var res *ContextResult
 	if err == nil {
 		if err = s.newRedaction(r); err == nil {
-			pack := s.buildPack(r).pack
-			r.ContextFields = pack.FieldNames()
+			bp := s.buildPack(r)
+			pack := bp.pack
+			r.ContextFields = bp.names
 			res = &ContextResult{Action: r.Action, Fields: pack.Shown(), Masked: pack.Masked(), Events: pack.Events, Decision: r.Decision}
 			if res.Masked == nil {
 				res.Masked = []string{}
