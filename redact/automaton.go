@@ -46,6 +46,7 @@ type automaton struct {
 	// pattern, 0 for no child; lead says which raw bytes may begin a match.
 	walk    []int32
 	lead    [256]uint8
+	leads   byteSet                // the leadWordStart bytes, for block masks
 	anyLead bool                   // some byte is leadAny
 	bigram  [128 * 128 / 64]uint64 // raw ASCII byte pairs some pattern begins with
 }
@@ -119,6 +120,7 @@ func (a *automaton) setLead(pats []string) {
 			}
 		}
 	}
+	a.leads = newByteSet(func(b byte) bool { return a.lead[b] == leadWordStart })
 }
 
 // mayStart reports whether some pattern begins with the raw ASCII bytes

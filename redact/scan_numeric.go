@@ -26,23 +26,25 @@ func (e *engine) scanNumeric() {
 	// start and, unless it goes past the block, its end, instead of a
 	// scan to each run and over its digits (prose has one every few dozen
 	// bytes). The rest, and a stream's new bytes, go byte run by run.
+	var masks [maskChunk]uint64
 	for i+64 <= n {
-		m := digitBits64((*[64]byte)(buf[i:]))
-		starts, next := m&^(m<<1), i+64
-		for starts != 0 {
-			k := bits.TrailingZeros64(starts)
-			starts &= starts - 1
-			a := i + k
-			d := a + bits.TrailingZeros64(^(m >> k))
-			if d == i+64 { // the run goes on past the block: the next block starts after it
-				d = digitsEnd(buf, d)
-				next = d
-			}
-			if e.numRun(a, d) {
+		nb := 1
+		if e.r.simd {
+			nb = min((n-i)/64, maskChunk)
+			digitBytes.masks(buf[i:], masks[:nb])
+		} else {
+			masks[0] = digitBits64((*[64]byte)(buf[i:]))
+		}
+		for _, m := range masks[:nb] {
+			next, stop := e.numBlock(i, m)
+			if stop {
 				return
 			}
+			if i += 64; next != i { // a run went on past the block: the masks are off
+				i = next
+				break
+			}
 		}
-		i = next
 	}
 	for i < n {
 		if !isDigit(buf[i]) {
@@ -62,6 +64,27 @@ func (e *engine) scanNumeric() {
 			e.numHold = min(e.numHold, off+trailingLetters(buf))
 		}
 	}
+}
+
+// numBlock tries the digit runs that start in the block at i, whose
+// digits are m; next is where the next block starts: after the last run
+// when it goes on past this block. stop: a run holds (see numRun).
+func (e *engine) numBlock(i int, m uint64) (next int, stop bool) {
+	starts, next := m&^(m<<1), i+64
+	for starts != 0 {
+		k := bits.TrailingZeros64(starts)
+		starts &= starts - 1
+		a := i + k
+		d := a + bits.TrailingZeros64(^(m >> k))
+		if d == i+64 { // the run goes on past the block: the next block starts after it
+			d = digitsEnd(e.buf, d)
+			next = d
+		}
+		if e.numRun(a, d) {
+			return next, true
+		}
+	}
+	return next, false
 }
 
 // numRun tries the digit run [a, d) as an IBAN's first digits and as a

@@ -29,24 +29,15 @@ func (e *engine) scanACWordStarts() {
 	a, buf := e.r.ac, e.buf
 	n := len(buf)
 	i, prev := 0, uint64(0) // prev: the byte before i is a word byte
-	// Most word starts begin no value, and which do is no pattern a
-	// branch predictor can learn: the starts of a block are filtered
-	// into walk without a branch, and only those are walked.
+	if e.r.simd {
+		i, prev = e.wordStartBlocks()
+	}
 	var walk [64]int32
 	for ; i+64 < n; i += 64 {
 		w := wordBits64((*[64]byte)(buf[i:]))
 		starts := w &^ (w<<1 | prev)
 		prev = w >> 63
-		nw := 0
-		for starts != 0 {
-			k := i + bits.TrailingZeros64(starts)
-			starts &= starts - 1
-			walk[nw] = int32(k)
-			nw += a.startBit(buf[k], buf[k+1])
-		}
-		for _, k := range walk[:nw] {
-			e.acWalk(int(k))
-		}
+		e.walkStarts(i, starts, &walk)
 	}
 	for ; i+8 <= n; i += 8 {
 		w := wordBits(binary.LittleEndian.Uint64(buf[i:]))
@@ -69,6 +60,48 @@ func (e *engine) scanACWordStarts() {
 			e.acWalk(i)
 		}
 		prev = w
+	}
+}
+
+// wordStartBlocks is the block loop of scanACWordStarts from vector
+// masks, where a start is also filtered by its first byte: fewer than
+// half of a text's word starts begin with a byte some value begins with.
+// It returns where the blocks end and whether the byte before is a word
+// byte.
+func (e *engine) wordStartBlocks() (i int, prev uint64) {
+	buf, leads := e.buf, &e.r.ac.leads
+	var words, lead [maskChunk]uint64
+	var walk [64]int32
+	for i+64 < len(buf) { // a start reads the byte after it
+		nb := min((len(buf)-1-i)/64, maskChunk)
+		wordBytes.masks(buf[i:], words[:nb])
+		leads.masks(buf[i:], lead[:nb])
+		for b, w := range words[:nb] {
+			starts := w &^ (w<<1 | prev) & lead[b]
+			prev = w >> 63
+			e.walkStarts(i, starts, &walk)
+			i += 64
+		}
+	}
+	return i, prev
+}
+
+// walkStarts walks the starts of the block at i that begin some value's
+// first two bytes.
+func (e *engine) walkStarts(i int, starts uint64, walk *[64]int32) {
+	a, buf := e.r.ac, e.buf
+	// Which starts begin a value is no pattern a branch predictor can
+	// learn: they are filtered into walk without a branch, and only
+	// those are walked.
+	nw := 0
+	for starts != 0 {
+		k := i + bits.TrailingZeros64(starts)
+		starts &= starts - 1
+		walk[nw] = int32(k)
+		nw += a.startBit(buf[k], buf[k+1])
+	}
+	for _, k := range walk[:nw] {
+		e.acWalk(int(k))
 	}
 }
 
