@@ -1,5 +1,7 @@
 package redact
 
+import "strings"
+
 // Classifying 64-byte blocks: the whole-text scans walk the word starts
 // and digit runs of a text from bit masks, one bit per byte. With AVX2 a
 // mask of any set of ASCII bytes costs a few instructions per 32 bytes
@@ -46,6 +48,7 @@ func (s *byteSet) masks(p []byte, out []uint64) {
 var (
 	wordBytes  = newByteSet(func(b byte) bool { return b < 0x80 && wordRune(rune(b)) }) // A-Z a-z 0-9 _ (wordBits)
 	digitBytes = newByteSet(isDigit)
+	keyBytes   = newByteSet(func(b byte) bool { return isAlnum(b) || strings.IndexByte(keyPunct, b) >= 0 }) // bKey
 )
 
 // maskChunk is how many blocks a scan classifies at a time: 2 KiB of

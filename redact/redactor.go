@@ -106,6 +106,9 @@ func (k kind) manifestKey() string {
 	return "detector:" + k.String()
 }
 
+// keyPunct is the punctuation of key-like runs (bKey).
+const keyPunct = "_-+/=.~"
+
 // byteKind bits, per Redactor so the hot loops need no globals.
 const (
 	bDigit  = 1 << iota // 0-9
@@ -294,7 +297,7 @@ func (r *Redactor) initByteKinds() {
 		if alnum {
 			k |= bAlnum | bKey | bLocal | bDomain
 		}
-		if strings.IndexByte("_-+/=.~", c) >= 0 {
+		if strings.IndexByte(keyPunct, c) >= 0 {
 			k |= bKey
 		}
 		if strings.IndexByte("._%+-", c) >= 0 {

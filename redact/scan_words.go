@@ -73,6 +73,9 @@ func (e *engine) scanWordsFinal(i int) {
 		}
 	}
 	// From here on buf[i-1], if any, ends no run that counts.
+	if e.r.simd {
+		i = e.keyRunBlocks(i)
+	}
 	for i+minKeyLen <= n {
 		p := i + minKeyLen - 1
 		if kinds[buf[p]]&bKey == 0 {
@@ -103,6 +106,56 @@ func (e *engine) scanWordsFinal(i int) {
 	}
 	e.wordFrom, e.wordHold = e.off+n, e.off+n
 }
+
+// keyRunBlocks is the loop of scanWordsFinal from vector masks of the
+// key-like bytes, over the blocks from i that have a whole block after
+// them: a run of minKeyLen key bytes is found by shifts and ands of the
+// masks (longRuns), so prose, which has none, costs a few instructions per
+// 64 bytes. It returns where the scalar loop goes on; as there, buf[i-1]
+// ends no run that counts.
+func (e *engine) keyRunBlocks(i int) int {
+	buf, kinds := e.buf, &e.r.byteKind
+	n := len(buf)
+	var masks [maskChunk + 1]uint64
+	for i+128 <= n {
+		nb := min((n-i)/64-1, maskChunk)
+		keyBytes.masks(buf[i:], masks[:nb+1])
+		b := 0
+		for ; b < nb; b++ {
+			if r := longRuns(masks[b], masks[b+1]); r != 0 {
+				break
+			}
+		}
+		if b == nb {
+			i += 64 * nb
+			continue
+		}
+		// The first window of minKeyLen key bytes from i begins its run:
+		// a run that began earlier would have shown in an earlier block.
+		s := i + 64*b + bits.TrailingZeros64(longRuns(masks[b], masks[b+1]))
+		j := s + minKeyLen
+		for j < n && kinds[buf[j]]&bKey != 0 {
+			j++
+		}
+		e.matchKey(s, j)
+		i = j
+	}
+	return i
+}
+
+// longRuns has bit k set where bits k to k+minKeyLen-1 of the 128-bit
+// mask lo, hi (lo first) are all set, for k < 64: each step doubles the
+// run length a bit stands for (1, 2, 4, 8, 16), and the last adds 4.
+func longRuns(lo, hi uint64) uint64 {
+	lo, hi = lo&(lo>>1|hi<<63), hi&(hi>>1)
+	lo, hi = lo&(lo>>2|hi<<62), hi&(hi>>2)
+	lo, hi = lo&(lo>>4|hi<<60), hi&(hi>>4)
+	lo, hi = lo&(lo>>8|hi<<56), hi&(hi>>8)
+	return lo & (lo>>4 | hi<<60)
+}
+
+// longRuns is written for runs of 20.
+const _ = uint(minKeyLen-20) + uint(20-minKeyLen)
 
 // firstSpace returns the index of the first 0x20 byte in the 16 bytes
 // x (low first) then y, or -1: the "has zero byte" bit trick on x^0x20….
