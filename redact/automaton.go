@@ -47,6 +47,7 @@ type automaton struct {
 	walk    []int32
 	lead    [256]uint8
 	leads   byteSet                // the leadWordStart bytes, for block masks
+	seconds byteSet                // the bytes that follow a lead in some pattern's start (bigram)
 	anyLead bool                   // some byte is leadAny
 	bigram  [128 * 128 / 64]uint64 // raw ASCII byte pairs some pattern begins with
 }
@@ -121,6 +122,13 @@ func (a *automaton) setLead(pats []string) {
 		}
 	}
 	a.leads = newByteSet(func(b byte) bool { return a.lead[b] == leadWordStart })
+	var second [128]bool
+	for k := range 128 * 128 {
+		if a.bigram[k>>6]>>(k&63)&1 != 0 {
+			second[k&127] = true
+		}
+	}
+	a.seconds = newByteSet(func(b byte) bool { return second[b] })
 }
 
 // mayStart reports whether some pattern begins with the raw ASCII bytes
