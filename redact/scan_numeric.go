@@ -165,7 +165,9 @@ func (e *engine) tryNumeric(a, d int) bool {
 	if d < len(e.buf) {
 		return e.tryNumericShaped(a, d)
 	}
-	if !e.r.nums.empty() && e.matchNumber(a, d) {
+	// A whole text that ends in a number: mayMatch turns most away, as in
+	// tryNumericShaped.
+	if !e.r.nums.empty() && (!e.final || e.r.nums.mayMatch(e.buf, a)) && e.matchNumber(a, d) {
 		return true
 	}
 	if !e.r.phones.empty() && e.matchPhoneValue(a, d) {
