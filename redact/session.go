@@ -73,6 +73,9 @@ type Session struct {
 	// session meets few of its values, and most texts none.
 	byField []fieldState
 	kindN   [kindKey + 1]int
+	// fieldBuf holds byField for redactors of a few fields (most), so the
+	// first redaction of a session allocates nothing.
+	fieldBuf [8]fieldState
 }
 
 type fieldState struct {
@@ -81,6 +84,7 @@ type fieldState struct {
 	// index finds a value's N once masked is too long to search; most
 	// sessions meet a few values of a field and never build it.
 	index map[int32]int32
+	first [2]int32 // masked's first backing array
 }
 
 // phLinear is how many masked values of a field are searched in order.
@@ -99,6 +103,9 @@ func (st *fieldState) number(val int32) int32 {
 				return int32(i + 1)
 			}
 		}
+	}
+	if st.masked == nil {
+		st.masked = st.first[:0]
 	}
 	st.masked = append(st.masked, val)
 	n := int32(len(st.masked))
@@ -136,6 +143,10 @@ func (s *Session) redact(b []byte) (out []byte, changed bool) {
 	}
 	e := newEngine(s.r, s, nil)
 	e.buf, e.final, e.deferOut = b, true, true
+	// One allocation for the first matches of both kinds: most texts have
+	// a few (numbers and the like that the detectors look at twice).
+	c := make([]cand, 0, 16)
+	e.acWait, e.cands = c[:0:4], c[4:4]
 	e.run()
 	return e.out, !e.deferOut
 }
@@ -186,7 +197,11 @@ func (s *Session) Manifest() map[string]int {
 // field is the state of the field of value val; the caller holds mu.
 func (s *Session) field(val int32) *fieldState {
 	if s.byField == nil {
-		s.byField = make([]fieldState, len(s.r.fields))
+		if n := len(s.r.fields); n <= len(s.fieldBuf) {
+			s.byField = s.fieldBuf[:n]
+		} else {
+			s.byField = make([]fieldState, n)
+		}
 	}
 	return &s.byField[s.r.fieldOf[val]]
 }
