@@ -176,3 +176,39 @@ func TestSIMDEqualsScalar(t *testing.T) {
 		}
 	}
 }
+
+func TestLetterLanes(t *testing.T) {
+	for b := range 256 {
+		for k := range 8 {
+			x := uint64(0x2e2e2e2e2e2e2e2e)&^(0xff<<(8*k)) | uint64(b)<<(8*k)
+			got := letterLanes(x)>>(8*k+7)&1 == 1
+			if want := isLetter(byte(b)) && b < 0x80; got != want {
+				t.Fatalf("byte %#x in lane %d: letter %v, want %v", b, k, got, want)
+			}
+			if letterLanes(x)&^(0x80<<(8*k)) != 0 {
+				t.Fatalf("byte %#x in lane %d: other lanes set", b, k)
+			}
+		}
+	}
+}
+
+func TestHasLetterAndDigit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for range 5000 {
+		p := make([]byte, rng.IntN(40))
+		for i := range p {
+			p[i] = "aZ09-_/.\xc3\x80 ~"[rng.IntN(12)]
+			if rng.IntN(4) == 0 {
+				p[i] = '/'
+			}
+		}
+		letter, digit := false, false
+		for _, b := range p {
+			letter = letter || isLetter(b)
+			digit = digit || isDigit(b)
+		}
+		if got := hasLetterAndDigit(p); got != (letter && digit) {
+			t.Fatalf("hasLetterAndDigit(%q) = %v", p, got)
+		}
+	}
+}

@@ -37,7 +37,6 @@ type Redactor struct {
 	notes    []Note
 	byteKind [256]uint8
 	simd     bool // scan whole texts from vector block masks (blocks.go)
-	prefixes []keyPrefix
 	// Each value's field by number, so a session counts and numbers
 	// placeholders in slices, not in maps keyed by name.
 	fieldOf []int32 // by value index
@@ -131,7 +130,7 @@ const (
 // unknown visibility, an overlong text); values it decides not to match
 // (too short, a common word) are listed by Notes.
 func Compile(values []Value, det Detectors) (*Redactor, error) {
-	r := &Redactor{det: det, prefixes: keyPrefixes(), fieldID: map[string]int32{}, simd: haveSIMD}
+	r := &Redactor{det: det, fieldID: map[string]int32{}, simd: haveSIMD}
 	r.initByteKinds()
 	texts := map[string]int32{}
 	var errs []error

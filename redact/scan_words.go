@@ -205,10 +205,8 @@ func (r *Redactor) isKey(t []byte) bool {
 	if len(t) < minKeyLen {
 		return false
 	}
-	for _, p := range r.prefixes {
-		// The first byte alone turns away all but a few prefixes, without
-		// a call to compare.
-		if p.prefix[0] == t[0] && bytes.HasPrefix(t, p.prefix) {
+	for _, p := range keyPrefixes[t[0]] {
+		if len(t) >= len(p.prefix) && string(t[:len(p.prefix)]) == p.prefix {
 			body := t[len(p.prefix):]
 			return len(t) >= p.min && hasLetterAndDigit(body) && entropy(body) >= 3
 		}
@@ -217,17 +215,15 @@ func (r *Redactor) isKey(t []byte) bool {
 }
 
 type keyPrefix struct {
-	prefix []byte
+	prefix string
 	min    int // shortest whole key
 }
 
-// keyPrefixes lists the prefixes of common provider secrets, longest of a
-// family first.
-func keyPrefixes() []keyPrefix {
-	list := []struct {
-		p   string
-		min int
-	}{
+// keyPrefixes are the prefixes of common provider secrets by their first
+// byte, longest of a family first: most key-like runs begin with a byte
+// that begins none. A table, never written after init.
+var keyPrefixes = func() (byFirst [256][]keyPrefix) {
+	for _, p := range []keyPrefix{
 		{"sk-ant-", 40}, {"sk-proj-", 40}, {"sk-svcacct-", 40}, {"sk-or-", 40}, {"sk-", 32},
 		{"sk_live_", 24}, {"sk_test_", 24}, {"rk_live_", 24}, {"rk_test_", 24}, {"whsec_", 24},
 		{"ghp_", 36}, {"gho_", 36}, {"ghu_", 36}, {"ghs_", 36}, {"ghr_", 36}, {"github_pat_", 40},
@@ -235,13 +231,11 @@ func keyPrefixes() []keyPrefix {
 		{"AKIA", 20}, {"ASIA", 20}, {"AIza", 35}, {"ya29.", 30}, {"hf_", 30}, {"npm_", 36},
 		{"pypi-", 40}, {"dop_v1_", 40}, {"shpat_", 30}, {"shpss_", 30}, {"SG.", 40}, {"gsk_", 40},
 		{"xai-", 40}, {"r8_", 30}, {"eyJ", 30},
+	} {
+		byFirst[p.prefix[0]] = append(byFirst[p.prefix[0]], p)
 	}
-	out := make([]keyPrefix, len(list))
-	for i, l := range list {
-		out[i] = keyPrefix{prefix: []byte(l.p), min: l.min}
-	}
-	return out
-}
+	return byFirst
+}()
 
 // looksRandom: letters and at least one digit, an alphanumeric
 // subsequence that switches class (upper, lower, digit) at least 30% of
@@ -274,17 +268,34 @@ func looksRandom(t []byte) bool {
 	return alnum >= minGenericKey*3/4 && changes*10 >= (alnum-1)*3 && entropy(t) >= 3
 }
 
+// hasLetterAndDigit reads eight bytes at a time: every key-like run of
+// minKeyLen bytes or more is asked (URLs and paths among them, most with
+// no digit).
 func hasLetterAndDigit(t []byte) bool {
-	letter, digit := false, false
+	var letter, digit uint64
+	for ; len(t) >= 8; t = t[8:] {
+		x := binary.LittleEndian.Uint64(t)
+		digit |= digitLanes(x)
+		letter |= letterLanes(x)
+	}
 	for _, b := range t {
 		switch {
 		case isDigit(b):
-			digit = true
-		case b|0x20 >= 'a' && b|0x20 <= 'z':
-			letter = true
+			digit = 1
+		case isLetter(b):
+			letter = 1
 		}
 	}
-	return letter && digit
+	return letter != 0 && digit != 0
+}
+
+// letterLanes has the high bit of every byte of x that is an ASCII
+// letter: digitLanes' trick on x with the case bit set.
+func letterLanes(x uint64) uint64 {
+	const ones, high, low7 = 0x0101010101010101, 0x8080808080808080, 0x7f7f7f7f7f7f7f7f
+	const m, n = 'a' - 1, 'z' + 1
+	y := x | ones*0x20
+	return (ones*(127+n) - (y & low7)) &^ y & ((y & low7) + ones*(127-m)) & high
 }
 
 // entropy is the Shannon entropy of t in bits per byte.
