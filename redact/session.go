@@ -143,10 +143,13 @@ func (s *Session) redact(b []byte) (out []byte, changed bool) {
 	}
 	e := newEngine(s.r, s, nil)
 	e.buf, e.final, e.deferOut = b, true, true
-	// One allocation for the first matches of both kinds: most texts have
-	// a few (numbers and the like that the detectors look at twice).
-	c := make([]cand, 0, 16)
-	e.acWait, e.cands = c[:0:4], c[4:4]
+	// One allocation for the first matches of both kinds: most texts of
+	// some length have a few (numbers and the like that the detectors look
+	// at twice). Short ones, such as most strings of a JSON body, have none.
+	if len(b) >= 128 {
+		c := make([]cand, 0, 16)
+		e.acWait, e.cands = c[:0:4], c[4:4]
+	}
 	e.run()
 	return e.out, !e.deferOut
 }
