@@ -99,6 +99,7 @@ func (a *automaton) setLead(pats []string) {
 	for _, p := range pats {
 		first[p[0]] = true
 	}
+	var second [128]bool // bytes that follow a first one in some bigram
 	for b := range 128 {
 		f := foldByte(byte(b))
 		switch word := wordRune(rune(f)); {
@@ -118,16 +119,11 @@ func (a *automaton) setLead(pats []string) {
 			if a.walk[c1+int32(a.ascii[b2])] != 0 {
 				k := b<<7 | b2
 				a.bigram[k>>6] |= 1 << (k & 63)
+				second[b2] = true
 			}
 		}
 	}
 	a.leads = newByteSet(func(b byte) bool { return a.lead[b] == leadWordStart })
-	var second [128]bool
-	for k := range 128 * 128 {
-		if a.bigram[k>>6]>>(k&63)&1 != 0 {
-			second[k&127] = true
-		}
-	}
 	a.seconds = newByteSet(func(b byte) bool { return second[b] })
 }
 

@@ -73,8 +73,8 @@ type Session struct {
 	// session meets few of its values, and most texts none.
 	byField []fieldState
 	kindN   [kindKey + 1]int
-	// fieldBuf holds byField for redactors of a few fields (most), so the
-	// first redaction of a session allocates nothing.
+	// fieldBuf holds byField for redactors of a few fields (most), so a
+	// session's first redaction allocates no field state.
 	fieldBuf [8]fieldState
 }
 

@@ -66,9 +66,8 @@ func (e *engine) scanACWordStarts() {
 // wordStartBlocks is the block loop of scanACWordStarts from vector
 // masks, where a start is also filtered by its first byte and the byte
 // after it, each against the bytes some value has there: in support
-// prose that leaves about one word start in four.
-// It returns where the blocks end and whether the byte before is a word
-// byte.
+// prose that leaves about one word start in four. It returns where the
+// blocks end and whether the byte before is a word byte.
 func (e *engine) wordStartBlocks() (i int, prev uint64) {
 	buf, a := e.buf, e.r.ac
 	var words, lead, second [maskChunk]uint64
