@@ -35,11 +35,17 @@ type automaton struct {
 	trans      []int32 // dense rows
 	deepStart  []int32 // by deep index: its goto edges are deepArcs[deepStart[k]:deepStart[k+1]]
 	deepArcs   []arc
-	deepFail   []int32 // by deep index: failure state reference
-	depth      []int32 // by state id: length of the pattern prefix it stands for
-	term       []int32 // by state id: pattern id+1 ending here, or 0
-	dict       []int32 // by state id: nearest proper suffix state ending a pattern, -1 for none
-	patLen     []int32 // by pattern id: normalized length in bytes
+	// deepRun, by deep index: how many single edges follow one another
+	// from the state, each to the next state, all but the last to a state
+	// that ends no pattern (at most 255). Their edges are side by side in
+	// deepArcs, so the whole-text walk compares a value's tail class by
+	// class (see engine.acWalk).
+	deepRun  []uint8
+	deepFail []int32 // by deep index: failure state reference
+	depth    []int32 // by state id: length of the pattern prefix it stands for
+	term     []int32 // by state id: pattern id+1 ending here, or 0
+	dict     []int32 // by state id: nearest proper suffix state ending a pattern, -1 for none
+	patLen   []int32 // by pattern id: normalized length in bytes
 
 	// For whole ASCII texts (see engine.scanACStarts): walk is the goto
 	// graph of the dense states alone, child ref<<1 | 1 if the child ends a
@@ -391,6 +397,18 @@ func (a *automaton) packDeep(first []int32, edges []edge) {
 		}
 	}
 	a.deepStart[len(first)] = int32(len(a.deepArcs))
+	a.deepRun = make([]uint8, len(first))
+	for k := len(first) - 1; k >= 0; k-- {
+		lo := a.deepStart[k]
+		if a.deepStart[k+1]-lo != 1 {
+			continue
+		}
+		a.deepRun[k] = 1
+		// Depth first ids (reorderDeep): an only child is the next state.
+		if x := a.deepArcs[lo].next; x&1 == 0 && k+1 < len(first) && x>>1 == a.denseLimit+int32(k+1) {
+			a.deepRun[k] += min(a.deepRun[k+1], 254)
+		}
+	}
 }
 
 func (a *automaton) ref(id int32) int32 {

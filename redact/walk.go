@@ -106,6 +106,22 @@ func (e *engine) walkStarts(i int, starts uint64, walk *[64]int32) {
 	}
 }
 
+// nextClass finds the class of the byte after i in the normalized view
+// (a whitespace run is one space): its index, or len(buf), its class and
+// whether it is whitespace.
+func (a *automaton) nextClass(buf []byte, i int, space bool) (int, int32, bool) {
+	for i++; i < len(buf); i++ {
+		c := int32(a.ascii[buf[i]])
+		if c != clsSpace {
+			return i, c, false
+		}
+		if !space {
+			return i, c, true
+		}
+	}
+	return i, 0, space
+}
+
 // wordBits64 is wordBits for 64 bytes, written out: constant offsets
 // need no bounds checks.
 func wordBits64(b *[64]byte) uint64 {
@@ -171,9 +187,27 @@ func (e *engine) acWalk(s int) {
 			space = false
 		}
 		var next int32
-		if cur < a.denseLimit {
+		switch {
+		case cur < a.denseLimit:
 			next = a.walk[cur+c]
-		} else {
+		case a.deepRun[cur-a.denseLimit] > 1:
+			// A run of single edges, most often the rest of one value:
+			// its classes are compared in a row, with no lookup per byte.
+			k := cur - a.denseLimit
+			arcs := a.deepArcs[a.deepStart[k]:][:a.deepRun[k]]
+			for t := 0; ; {
+				if arcs[t].cls != c {
+					return
+				}
+				if t++; t == len(arcs) {
+					break
+				}
+				if i, c, space = a.nextClass(buf, i, space); i == len(buf) {
+					return
+				}
+			}
+			next = arcs[len(arcs)-1].next
+		default:
 			next = a.deepChild(cur, c)
 		}
 		if next == 0 {
