@@ -73,7 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.n32, "n32", 16000, "measured requests per target per cell at concurrency 32")
 	fs.IntVar(&o.nDrafts, "nd", 2000, "measured drafts per concurrency")
 	fs.Float64Var(&o.warmup, "warmup", 0.1, "warm-up requests per target per cell, as a fraction of -n/-n32 (at least 100)")
-	fs.IntVar(&o.rounds, "rounds", 4, "split each cell into this many rounds, rotating the order of the targets")
+	fs.IntVar(&o.rounds, "rounds", 16, "split each cell into this many rounds, rotating the order of the targets")
 	fs.DurationVar(&o.maxDuration, "max-duration", 30*time.Second, "cap on one target's measured time in one cell")
 	fs.StringVar(&o.modes, "modes", "non-stream,stream", "modes to run")
 	fs.StringVar(&o.conc, "conc", "1,32", "concurrencies to run")
