@@ -2,9 +2,11 @@ package proxy
 
 import "github.com/tidwall/gjson"
 
-// chunkTexts is chunkTextsGJSON in one pass over the chunk. gjson walks a
+// chunk is chunkTextsGJSON in one pass over the chunk. gjson walks a
 // chunk once per level of nesting (the choices array, each choice, its
 // delta), which made reading the chunk cost more than redacting its text.
+// The reader keeps its lists from one chunk to the next: a stream's filter
+// reads every chunk with one.
 //
 // The fast reader takes only what it can read exactly as gjson does:
 // strictly valid JSON whose keys have no escapes and whose choices and
@@ -18,13 +20,6 @@ import "github.com/tidwall/gjson"
 // It checks the JSON as it reads: gjson.ValidBytes first would be a second
 // pass that costs most of what the one pass saves (BenchmarkChunkTexts:
 // 1.5 µs a chunk that way, 0.94 µs this way, 1.7 µs for gjson's walk).
-func chunkTexts(data []byte, text func(v gjson.Result, key string), finished func(idx string)) {
-	var c chunkScan
-	c.chunk(data, text, finished)
-}
-
-// chunk is chunkTexts on a reader that keeps its lists from one chunk to
-// the next: a stream's filter reads every chunk with one.
 func (c *chunkScan) chunk(data []byte, text func(v gjson.Result, key string), finished func(idx string)) {
 	if !c.read(data) {
 		chunkTextsGJSON(data, text, finished)
@@ -428,19 +423,12 @@ func (c *chunkScan) toolCall() {
 	}
 }
 
-// treeTexts is texts over data in one pass, for whole answers and
-// Responses events: gjson's walk reads each level of nesting again, which
-// cost more than redacting the texts it found. Like chunkTexts it takes
-// only strictly valid JSON with unescaped keys and leaves anything else to
-// texts, the reference (FuzzTreeTexts); nothing is visited before the
-// whole document has been read.
-func treeTexts(data []byte, t *pathTree, visit func(gjson.Result)) {
-	var c chunkScan
-	c.walk(data, t, visit)
-}
-
-// walk is treeTexts on a reader that keeps its lists from one document to
-// the next, as chunk is for chunkTexts.
+// walk is texts over data in one pass, for whole answers and Responses
+// events: gjson's walk reads each level of nesting again, which cost more
+// than redacting the texts it found. Like chunk it takes only strictly
+// valid JSON with unescaped keys and leaves anything else to texts, the
+// reference (FuzzTreeTexts); nothing is visited before the whole document
+// has been read.
 func (c *chunkScan) walk(data []byte, t *pathTree, visit func(gjson.Result)) {
 	if !c.document(data, func() { c.tree(t, 0) }) {
 		texts(gjson.ParseBytes(data), t, visit)
@@ -470,14 +458,14 @@ func (c *chunkScan) tree(t *pathTree, depth int) {
 			return
 		}
 		c.object(func(key []byte) {
-			if n := t.childBytes(key); n != nil && string(key) != "#" {
+			if n := child(t, key); n != nil && string(key) != "#" {
 				c.tree(n, depth+1)
 			} else {
 				c.skip(depth + 1)
 			}
 		}, depth)
 	case '[':
-		each := t.child("#")
+		each := child(t, "#")
 		if each == nil {
 			c.skip(depth)
 			return

@@ -8,6 +8,18 @@ import (
 	"github.com/tidwall/gjson"
 )
 
+// chunkTexts and treeTexts read one document with a fresh reader, as the
+// tests and benchmarks compare the fast readers with gjson's walks.
+func chunkTexts(data []byte, text func(v gjson.Result, key string), finished func(idx string)) {
+	var c chunkScan
+	c.chunk(data, text, finished)
+}
+
+func treeTexts(data []byte, t *pathTree, visit func(gjson.Result)) {
+	var c chunkScan
+	c.walk(data, t, visit)
+}
+
 // chunkReport is what a chunk reader reported, in order.
 func chunkReport(read func([]byte, func(gjson.Result, string), func(string)), data []byte) string {
 	var b strings.Builder

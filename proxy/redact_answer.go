@@ -89,7 +89,7 @@ func newPathTree(paths ...string) *pathTree {
 	for _, p := range paths {
 		n := root
 		for _, seg := range strings.Split(p, ".") {
-			next := n.child(seg)
+			next := child(n, seg)
 			if next == nil {
 				next = &pathTree{}
 				n.kids = append(n.kids, pathKid{seg, next})
@@ -106,18 +106,9 @@ func (t *pathTree) under(prefix string) *pathTree {
 	return &pathTree{kids: []pathKid{{prefix, t}}}
 }
 
-// child is the subtree under key, or nil.
-func (t *pathTree) child(key string) *pathTree {
-	for i := range t.kids {
-		if t.kids[i].key == key {
-			return t.kids[i].t
-		}
-	}
-	return nil
-}
-
-// childBytes is child for a key still in the body's bytes.
-func (t *pathTree) childBytes(key []byte) *pathTree {
+// child is the subtree of t under key (a string, or a key still in the
+// body's bytes), or nil.
+func child[K string | []byte](t *pathTree, key K) *pathTree {
 	for i := range t.kids {
 		if t.kids[i].key == string(key) {
 			return t.kids[i].t
@@ -155,7 +146,7 @@ func texts(obj gjson.Result, t *pathTree, visit func(gjson.Result)) {
 	}
 	switch {
 	case obj.IsArray():
-		if each := t.child("#"); each != nil {
+		if each := child(t, "#"); each != nil {
 			obj.ForEach(func(_, v gjson.Result) bool {
 				texts(v, each, visit)
 				return true
@@ -163,7 +154,7 @@ func texts(obj gjson.Result, t *pathTree, visit func(gjson.Result)) {
 		}
 	case obj.IsObject():
 		obj.ForEach(func(k, v gjson.Result) bool {
-			if n := t.child(k.Str); n != nil && k.Str != "#" {
+			if n := child(t, k.Str); n != nil && k.Str != "#" {
 				texts(v, n, visit)
 			}
 			return true
@@ -341,8 +332,8 @@ func (f *redactFilter) chatChunk(ev *sse.Event, emit func(sse.Event) error) erro
 // and each tool call's arguments in a chat.completion.chunk, with the key
 // of the stream it belongs to ("c" and the choice's index, or "t", the
 // choice's index, ":" and the call's index), and finished with the index
-// of each choice that finishes. It reads any JSON gjson reads; chunkTexts
-// is the fast form for the usual shapes.
+// of each choice that finishes. It reads any JSON gjson reads;
+// chunkScan.chunk is the fast form for the usual shapes.
 func chunkTextsGJSON(data []byte, text func(v gjson.Result, key string), finished func(idx string)) {
 	// Every occurrence of a key is read, not just the first or last: a
 	// caller's parser may take either, so each copy of a text is redacted.

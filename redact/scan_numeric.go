@@ -22,30 +22,13 @@ func (e *engine) scanNumeric() {
 	if i > 0 && i < n && isDigit(buf[i-1]) { // the rest of a run decided before
 		i = digitsEnd(buf, i)
 	}
-	// Whole blocks of 64 bytes: one mask of their digits gives every run's
-	// start and, unless it goes past the block, its end, instead of a
-	// scan to each run and over its digits (prose has one every few dozen
-	// bytes). The rest, and a stream's new bytes, go byte run by run.
-	var masks [maskChunk]uint64
-	for i+64 <= n {
-		nb := 1
-		if e.r.simd {
-			nb = min((n-i)/64, maskChunk)
-			digitBytes.masks(buf[i:], masks[:nb])
-		} else {
-			masks[0] = digitBits64((*[64]byte)(buf[i:]))
-		}
-		for _, m := range masks[:nb] {
-			next, stop := e.numBlock(i, m)
-			if stop {
-				return
-			}
-			if i += 64; next != i { // a run went on past the block: the masks are off
-				i = next
-				break
-			}
+	if i+64 <= n {
+		var stop bool
+		if i, stop = e.numBlocks(i); stop {
+			return
 		}
 	}
+	// The rest, and most of a stream's new bytes, go byte run by run.
 	for i < n {
 		if !isDigit(buf[i]) {
 			i = nextDigit(buf, i+1)
@@ -64,6 +47,36 @@ func (e *engine) scanNumeric() {
 			e.numHold = min(e.numHold, off+trailingLetters(buf))
 		}
 	}
+}
+
+// numBlocks tries the runs of the whole 64-byte blocks from i: one mask of
+// a block's digits gives every run's start and, unless it goes past the
+// block, its end, instead of a scan to each run and over its digits (prose
+// has one every few dozen bytes). It returns where the blocks end; stop: a
+// run holds (see numRun).
+func (e *engine) numBlocks(i int) (next int, stop bool) {
+	buf, n := e.buf, len(e.buf)
+	var masks [maskChunk]uint64
+	for i+64 <= n {
+		nb := 1
+		if e.r.simd {
+			nb = min((n-i)/64, maskChunk)
+			digitBytes.masks(buf[i:], masks[:nb])
+		} else {
+			masks[0] = digitBits64((*[64]byte)(buf[i:]))
+		}
+		for _, m := range masks[:nb] {
+			next, stop := e.numBlock(i, m)
+			if stop {
+				return i, true
+			}
+			if i += 64; next != i { // a run went on past the block: the masks are off
+				i = next
+				break
+			}
+		}
+	}
+	return i, false
 }
 
 // numBlock tries the digit runs that start in the block at i, whose

@@ -120,19 +120,17 @@ func (e *engine) keyRunBlocks(i int) int {
 	for i+128 <= n {
 		nb := min((n-i)/64-1, maskChunk)
 		keyBytes.masks(buf[i:], masks[:nb+1])
-		b := 0
-		for ; b < nb; b++ {
-			if r := longRuns(masks[b], masks[b+1]); r != 0 {
-				break
-			}
+		b, r := 0, uint64(0)
+		for ; b < nb && r == 0; b++ {
+			r = longRuns(masks[b], masks[b+1])
 		}
-		if b == nb {
+		if r == 0 {
 			i += 64 * nb
 			continue
 		}
 		// The first window of minKeyLen key bytes from i begins its run:
 		// a run that began earlier would have shown in an earlier block.
-		s := i + 64*b + bits.TrailingZeros64(longRuns(masks[b], masks[b+1]))
+		s := i + 64*(b-1) + bits.TrailingZeros64(r)
 		j := s + minKeyLen
 		for j < n && kinds[buf[j]]&bKey != 0 {
 			j++
