@@ -180,10 +180,12 @@ func freeAddr() (string, error) {
 type usage struct {
 	cpu          time.Duration
 	reads, write int64
+	switches     int64 // the threads' context switches, voluntary or not
 }
 
-// usage reads /proc/PID/stat (utime, stime) and /proc/PID/io (syscr,
-// syscw); ok is false off Linux or when the process is gone.
+// usage reads /proc/PID/stat (utime, stime), /proc/PID/io (syscr, syscw)
+// and each thread's context switches; ok is false off Linux or when the
+// process is gone.
 func (c *child) usage() (u usage, ok bool) {
 	pid := c.cmd.Process.Pid
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -219,13 +221,41 @@ func (c *child) usage() (u usage, ok bool) {
 			u.write, _ = strconv.ParseInt(v, 10, 64)
 		}
 	}
+	u.switches = threadSwitches(pid)
 	return u, true
 }
 
+// threadSwitches sums the context switches of a process's threads: each
+// is a thread going to sleep or being preempted, and every wake-up of a
+// sleeping thread on this machine's VM is a costly round trip. A thread
+// that has exited is no longer counted, but Go's runtime keeps its threads.
+func threadSwitches(pid int) int64 {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(filepath.Join(dir, t.Name(), "status"))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if ok && (k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches") {
+				c, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				n += c
+			}
+		}
+	}
+	return n
+}
+
 func (u usage) sub(v usage) usage {
-	return usage{cpu: u.cpu - v.cpu, reads: u.reads - v.reads, write: u.write - v.write}
+	return usage{cpu: u.cpu - v.cpu, reads: u.reads - v.reads, write: u.write - v.write, switches: u.switches - v.switches}
 }
 
 func (u usage) add(v usage) usage {
-	return usage{cpu: u.cpu + v.cpu, reads: u.reads + v.reads, write: u.write + v.write}
+	return usage{cpu: u.cpu + v.cpu, reads: u.reads + v.reads, write: u.write + v.write, switches: u.switches + v.switches}
 }

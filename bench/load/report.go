@@ -26,10 +26,11 @@ type result struct {
 	TTFBP99Ms   float64 `json:"ttfb_p99_ms,omitempty"`
 	Capped      bool    `json:"capped,omitempty"`
 	// For a proxy, its own process's CPU time and syscalls per request.
-	CPUUsPerReq  float64  `json:"proxy_cpu_us_per_req,omitempty"`
-	ReadsPerReq  float64  `json:"proxy_read_syscalls_per_req,omitempty"`
-	WritesPerReq float64  `json:"proxy_write_syscalls_per_req,omitempty"`
-	ErrorSamples []string `json:"error_samples,omitempty"`
+	CPUUsPerReq    float64  `json:"proxy_cpu_us_per_req,omitempty"`
+	ReadsPerReq    float64  `json:"proxy_read_syscalls_per_req,omitempty"`
+	WritesPerReq   float64  `json:"proxy_write_syscalls_per_req,omitempty"`
+	SwitchesPerReq float64  `json:"proxy_context_switches_per_req,omitempty"`
+	ErrorSamples   []string `json:"error_samples,omitempty"`
 }
 
 func summarize(mode string, conc int, name string, r runResult) result {
@@ -45,6 +46,7 @@ func summarize(mode string, conc int, name string, r runResult) result {
 		res.CPUUsPerReq = float64(r.proc.cpu.Microseconds()) / float64(sent)
 		res.ReadsPerReq = float64(r.proc.reads) / float64(sent)
 		res.WritesPerReq = float64(r.proc.write) / float64(sent)
+		res.SwitchesPerReq = float64(r.proc.switches) / float64(sent)
 	}
 	total := make([]time.Duration, len(r.samples))
 	ttfb := make([]time.Duration, len(r.samples))
@@ -127,7 +129,7 @@ func (r *report) print(w io.Writer) {
 	if len(r.Drafts) > 0 {
 		fmt.Fprintf(w, "\ndrafts: POST %s on %s for %s, key %s (no goal):\n", draftsPath, nameFull, exampleUser, benchKey)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "conc\tdrafts/s\tp50 ms\tp99 ms\tdrafts\terrors\tcpu µs/draft\treads/draft\twrites/draft\t")
+		fmt.Fprintln(tw, "conc\tdrafts/s\tp50 ms\tp99 ms\tdrafts\terrors\tcpu µs/draft\treads/draft\twrites/draft\tswitches/draft\t")
 		for _, x := range r.Drafts {
 			fmt.Fprintf(tw, "%d\t%.0f\t%.3f\t%.3f\t%s\t\n", x.Concurrency, x.RPS, x.P50Ms, x.P99Ms, x.tail())
 		}
@@ -136,7 +138,7 @@ func (r *report) print(w io.Writer) {
 	if len(r.MCP) > 0 {
 		fmt.Fprintf(w, "\nmcp: tools/call %s on %s for %s, key %s, one session per worker:\n", mcpTool, nameFull, exampleUser, benchKey)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "conc\tcalls/s\tp50 ms\tp99 ms\tcalls\terrors\tcpu µs/call\treads/call\twrites/call\t")
+		fmt.Fprintln(tw, "conc\tcalls/s\tp50 ms\tp99 ms\tcalls\terrors\tcpu µs/call\treads/call\twrites/call\tswitches/call\t")
 		for _, x := range r.MCP {
 			fmt.Fprintf(tw, "%d\t%.0f\t%.3f\t%.3f\t%s\t\n", x.Concurrency, x.RPS, x.P50Ms, x.P99Ms, x.tail())
 		}
@@ -186,7 +188,7 @@ func (r *report) printChat(w io.Writer) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\tconc\ttarget\treq/s\tp50 ms\tp99 ms\tttfb p50\tttfb p99\trequests\terrors\tcpu µs/req\treads/req\twrites/req\t")
+	fmt.Fprintln(tw, "mode\tconc\ttarget\treq/s\tp50 ms\tp99 ms\tttfb p50\tttfb p99\trequests\terrors\tcpu µs/req\treads/req\twrites/req\tswitches/req\t")
 	for _, x := range r.Results {
 		ttfb50, ttfb99 := "-", "-"
 		if x.Mode == "stream" {
@@ -218,11 +220,12 @@ func (x result) tail() string {
 	if x.Capped {
 		capped = " (time cap)"
 	}
-	cpu, rd, wr := "-", "-", "-"
+	cpu, rd, wr, sw := "-", "-", "-", "-"
 	if x.CPUUsPerReq > 0 {
 		cpu, rd, wr = fmt.Sprintf("%.0f", x.CPUUsPerReq), fmt.Sprintf("%.1f", x.ReadsPerReq), fmt.Sprintf("%.1f", x.WritesPerReq)
+		sw = fmt.Sprintf("%.2f", x.SwitchesPerReq)
 	}
-	return fmt.Sprintf("%d%s\t%d\t%s\t%s\t%s", x.Requests, capped, x.Errors, cpu, rd, wr)
+	return fmt.Sprintf("%d%s\t%d\t%s\t%s\t%s\t%s", x.Requests, capped, x.Errors, cpu, rd, wr, sw)
 }
 
 func (r *report) writeJSON(path string) error {
