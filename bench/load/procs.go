@@ -259,3 +259,22 @@ func (u usage) sub(v usage) usage {
 func (u usage) add(v usage) usage {
 	return usage{cpu: u.cpu + v.cpu, reads: u.reads + v.reads, write: u.write + v.write, switches: u.switches + v.switches}
 }
+
+// copyFile copies src to a new file dst with the given mode: a file of its
+// own, not a link, so nothing of it is shared with src in the page cache.
+func copyFile(src, dst string, mode os.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
