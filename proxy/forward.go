@@ -271,8 +271,12 @@ func (s *Server) relayStream(ctx context.Context, w http.ResponseWriter, r *Requ
 	}
 	if complete {
 		// The server sends what is buffered and the response's end in one
-		// write when the handler returns.
-		call.drain(body)
+		// write when the handler returns. The provider's end often came
+		// with the last event: then there is nothing left to drain, and
+		// no goroutine (and thread wake-up) is spent on it.
+		if ir, ok := body.(*idleReader); !ok || !ir.eof {
+			call.drain(body)
+		}
 		return nil
 	}
 	if err := out.Flush(); err != nil {
@@ -354,11 +358,15 @@ type idleReader struct {
 	rc    io.Reader
 	timer *time.Timer
 	idle  time.Duration
+	eof   bool // the body is read to its end: the connection is the pool's again
 }
 
 func (r *idleReader) Read(p []byte) (int, error) {
 	n, err := r.rc.Read(p)
 	r.timer.Reset(r.idle)
+	if err == io.EOF {
+		r.eof = true
+	}
 	return n, err
 }
 
