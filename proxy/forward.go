@@ -210,7 +210,7 @@ func (s *Server) relayBody(ctx context.Context, w http.ResponseWriter, r *Reques
 // response.completed, message_stop) is its last: it goes out with the end
 // of the response once the handler returns, without waiting for the
 // provider to close its side, which call then drains.
-func (s *Server) relayStream(ctx context.Context, w http.ResponseWriter, r *Request, body io.Reader, filters []ResponseFilter, call *upstreamCall) error {
+func (s *Server) relayStream(ctx context.Context, w http.ResponseWriter, r *Request, body *idleReader, filters []ResponseFilter, call *upstreamCall) error {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -274,7 +274,7 @@ func (s *Server) relayStream(ctx context.Context, w http.ResponseWriter, r *Requ
 		// write when the handler returns. The provider's end often came
 		// with the last event: then there is nothing left to drain, and
 		// no goroutine (and thread wake-up) is spent on it.
-		if ir, ok := body.(*idleReader); !ok || !ir.eof {
+		if !body.eof {
 			call.drain(body)
 		}
 		return nil

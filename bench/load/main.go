@@ -13,11 +13,12 @@
 //
 // Every server runs in its own process, so the fight is fair and crisp's
 // RSS is its own: this program plays the upstream and, from a copy of its
-// executable so that it shares no code pages with the upstream and the load
-// generator, the floor (the hidden -role flag); crisp is built from
-// ./cmd/crisp and run as `crisp serve`. Everything listens on 127.0.0.1 only, and every child is
-// killed when the run ends or is interrupted. It must never edit the tree
-// it measures; it writes only to a temporary directory (and -json).
+// executable so that it shares no code pages with the upstream and the
+// load generator, the floor (the hidden -role flag); crisp is built from
+// ./cmd/crisp and run as `crisp serve`. Everything listens on 127.0.0.1
+// only, and every child is killed when the run ends or is interrupted. It
+// must never edit the tree it measures; it writes only to a temporary
+// directory (and -json).
 //
 // Run it from the repository root:
 //
