@@ -209,7 +209,8 @@ func (s *Server) relayBody(ctx context.Context, w http.ResponseWriter, r *Reques
 // The event that completes the stream for the client ([DONE],
 // response.completed, message_stop) is its last: it goes out with the end
 // of the response once the handler returns, without waiting for the
-// provider to close its side, which call then drains.
+// provider to close its side, which call then drains (unless its end came
+// with that event).
 func (s *Server) relayStream(ctx context.Context, w http.ResponseWriter, r *Request, body *idleReader, filters []ResponseFilter, call *upstreamCall) error {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")

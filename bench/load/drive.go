@@ -267,7 +267,7 @@ func startServers(ctx context.Context, o options, variants []variant, dir string
 	// executable share its code's physical pages, so a floor run from it
 	// finds its code warm in the CPU caches the other two keep warm, as no
 	// proxy in production (nor crisp here) does: on this machine that was
-	// 10-20 µs of its c=1 overhead.
+	// 8-31 µs of its c=1 overhead.
 	floorBin := filepath.Join(dir, "floor-proxy")
 	if err := copyFile(self, floorBin, 0o755); err != nil {
 		return s, fmt.Errorf("copy the floor's executable: %w", err)
