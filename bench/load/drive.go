@@ -277,7 +277,15 @@ func startServers(ctx context.Context, o options, variants []variant, dir string
 		return s, err
 	}
 	bin := o.crispBin
-	if bin == "" && o.profile == "" {
+	switch {
+	case o.profile != "":
+		// In-process crisps are this program too: a copy of their own,
+		// for the floor's reason.
+		bin = filepath.Join(dir, "crisp-inproc")
+		if err := copyFile(self, bin, 0o755); err != nil {
+			return s, fmt.Errorf("copy the in-process crisps' executable: %w", err)
+		}
+	case bin == "":
 		fmt.Fprintln(stderr, "building ./cmd/crisp …")
 		if bin, err = buildCrisp(ctx, dir); err != nil {
 			return s, err
@@ -294,7 +302,7 @@ func startServers(ctx context.Context, o options, variants []variant, dir string
 		}
 		c := &crispProc{variant: v, log: filepath.Join(dir, v.file+".log")}
 		if o.profile != "" {
-			c.proc, err = startChild(v.name+" (in-process)", self,
+			c.proc, err = startChild(v.name+" (in-process)", bin,
 				append([]string{"-role", "crisp-inproc", "-name", v.file, "-config", cfg, "-addr", addr}, profile...), c.log, false)
 		} else {
 			c.proc, err = startChild(v.name, bin, []string{"serve", "--config", filepath.Dir(cfg), "--addr", addr,

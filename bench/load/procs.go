@@ -102,16 +102,21 @@ func (c *child) peakRSS() float64 {
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			if err != nil {
-				return 0
-			}
-			return kb / 1024
+	kb, err := strconv.ParseFloat(strings.TrimSuffix(statusField(b, "VmHWM"), " kB"), 64)
+	if err != nil {
+		return 0
+	}
+	return kb / 1024
+}
+
+// statusField is the value of key in a /proc status file, trimmed, or "".
+func statusField(status []byte, key string) string {
+	for _, line := range strings.Split(string(status), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && k == key {
+			return strings.TrimSpace(v)
 		}
 	}
-	return 0
+	return ""
 }
 
 // waitReady polls /readyz until it answers 200, the child exits or the
@@ -241,12 +246,9 @@ func threadSwitches(pid int) int64 {
 		if err != nil {
 			continue
 		}
-		for _, line := range strings.Split(string(b), "\n") {
-			k, v, ok := strings.Cut(line, ":")
-			if ok && (k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches") {
-				c, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-				n += c
-			}
+		for _, k := range []string{"voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"} {
+			c, _ := strconv.ParseInt(statusField(b, k), 10, 64)
+			n += c
 		}
 	}
 	return n
