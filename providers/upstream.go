@@ -96,8 +96,13 @@ func newClient(p config.Provider) (*http.Client, error) {
 		// need decoding first, so ask for identity.
 		DisableCompression: true,
 	}
+	var rt http.RoundTripper = tr
+	if peekSupported {
+		rt = &h1Transport{dial: tr.DialContext, proxy: tr.Proxy, next: tr,
+			maxIdle: tr.MaxIdleConnsPerHost, idleTimeout: tr.IdleConnTimeout}
+	}
 	// No client timeout: streams run long; the proxy bounds each phase.
-	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
+	return &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse // never replay a prompt to somewhere else
 	}}, nil
 }
