@@ -3,6 +3,7 @@ package providers
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -123,12 +124,22 @@ type h1Body struct {
 	stop  func() bool // stops the call's cancellation from closing pc
 	ctx   context.Context
 	reuse bool
-	done  atomic.Bool // the connection is no longer this body's
+	end   atomic.Int32 // once the connection is no longer this body's: endWhole or endClosed
 }
 
+const (
+	endWhole  = 1 // read to its end: reads return io.EOF
+	endClosed = 2 // closed or failed: reads return errReadAfterClose
+)
+
+var errReadAfterClose = errors.New("http: read on closed response body")
+
 func (b *h1Body) Read(p []byte) (int, error) {
-	if b.done.Load() {
+	switch b.end.Load() {
+	case endWhole:
 		return 0, io.EOF
+	case endClosed:
+		return 0, errReadAfterClose
 	}
 	n, err := b.rc.Read(p)
 	switch {
@@ -150,10 +161,14 @@ func (b *h1Body) Close() error {
 	return nil
 }
 
-// finish hands the connection back (whole, read to its end) or closes it,
+// finish hands the connection back (whole: read to its end) or closes it,
 // once.
 func (b *h1Body) finish(whole bool) {
-	if !b.done.CompareAndSwap(false, true) {
+	end := int32(endClosed)
+	if whole {
+		end = endWhole
+	}
+	if !b.end.CompareAndSwap(0, end) {
 		return
 	}
 	if b.stop() && whole && b.reuse {
