@@ -26,7 +26,9 @@ func connAlive(nc net.Conn) bool {
 	alive := false
 	var buf [1]byte
 	err = raw.Read(func(fd uintptr) bool {
-		n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		// The descriptor is non-blocking (the runtime's poller owns it),
+		// so an empty socket answers EAGAIN at once.
+		n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK)
 		// Nothing to read is the only answer of a live idle connection:
 		// EOF means closed, and data means the server sent something
 		// unasked (out of step).
