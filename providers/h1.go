@@ -179,9 +179,8 @@ func (b *h1Body) finish(whole bool) {
 }
 
 // get takes the most recently used idle connection to key that is still
-// open, or nil.
+// open, or nil. Connections idle too long are closeStale's to retire.
 func (t *h1Transport) get(key string) *h1Conn {
-	now := time.Now()
 	for {
 		t.mu.Lock()
 		conns := t.idle[key]
@@ -193,7 +192,7 @@ func (t *h1Transport) get(key string) *h1Conn {
 		conns[len(conns)-1] = nil
 		t.idle[key] = conns[:len(conns)-1]
 		t.mu.Unlock()
-		if now.Sub(pc.idleSince) < t.idleTimeout && connAlive(pc.nc) {
+		if connAlive(pc.nc) {
 			return pc
 		}
 		pc.nc.Close()

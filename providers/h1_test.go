@@ -182,7 +182,6 @@ func TestH1ServerClosedIdle(t *testing.T) {
 		io.Copy(io.Discard, r.Body)
 		w.Write([]byte("ok"))
 	})
-	srv.Config.SetKeepAlivesEnabled(true)
 	h := newH1(t, nil)
 	ctx := context.Background()
 	call(t, h, ctx, "POST", srv.URL, `{}`)
