@@ -136,6 +136,9 @@ type Log struct {
 	kick   chan struct{} // cuts the journal writer's wait short
 	done   chan struct{}
 	err    error // the writer's shutdown error, read after done
+	// thread is the writer's thread id where background gave it one (for
+	// tests), 0 otherwise.
+	thread atomic.Int64
 
 	pendMu  sync.Mutex
 	pending map[string]pendingUse

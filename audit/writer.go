@@ -84,6 +84,7 @@ func (l *Log) start(ctx context.Context, replay []uint64) error {
 // closed and drained, runs upkeep on a ticker, then shuts down.
 func (l *Log) run() {
 	defer close(l.done)
+	l.thread.Store(int64(background()))
 	tick := time.NewTicker(l.opts.StaleAfter / 3)
 	defer tick.Stop()
 	batch := make([]*op, 0, l.opts.MaxBatch)
