@@ -2,6 +2,6 @@
 
 package audit
 
-// background does nothing where threads have no priority of their own
-// that Go can set (see priority_linux.go).
-func background() int { return 0 }
+// background leaves the writer where it is: elsewhere Go cannot give a
+// goroutine's thread a priority of its own (see priority_linux.go).
+func background() *priority { return nil }

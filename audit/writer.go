@@ -84,7 +84,8 @@ func (l *Log) start(ctx context.Context, replay []uint64) error {
 // closed and drained, runs upkeep on a ticker, then shuts down.
 func (l *Log) run() {
 	defer close(l.done)
-	l.thread.Store(int64(background()))
+	pri := background()
+	l.thread.Store(int64(pri.thread()))
 	tick := time.NewTicker(l.opts.StaleAfter / 3)
 	defer tick.Stop()
 	batch := make([]*op, 0, l.opts.MaxBatch)
@@ -97,6 +98,7 @@ func (l *Log) run() {
 			}
 			var open bool
 			batch, open = l.fill(append(batch[:0], o))
+			pri.pace(len(l.q), cap(l.q))
 			l.commit(batch)
 			clear(batch)
 			if !open {
