@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -30,12 +29,8 @@ func TestWriterRunsBelowRequests(t *testing.T) {
 		}
 	}
 	stat := "/proc/self/task/" + strconv.Itoa(tid) + "/stat"
-	data, err := os.ReadFile(stat)
-	must(t, err)
-	// The command name (field 2) may hold spaces; fields resume after ')'.
-	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
-	if got, _ := strconv.Atoi(fields[16]); got != want {
-		t.Fatalf("the writer's thread runs at nice %d, want %d", got, want)
+	if got := statField(stat, 19); got != strconv.Itoa(want) { // field 19: nice
+		t.Fatalf("the writer's thread runs at nice %q, want %d", got, want)
 	}
 
 	must(t, l.Close())
@@ -54,5 +49,20 @@ func TestWriterRunsBelowRequests(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the writer's thread %d still runs 10 s after Close (%v)", tid, err)
 		}
+	}
+}
+
+// TestProcessStart reads this process's start time, which tells a pid
+// reused by a new process from the writer that had it.
+func TestProcessStart(t *testing.T) {
+	start := processStart(os.Getpid())
+	if _, err := strconv.ParseUint(start, 10, 64); err != nil {
+		t.Fatalf("processStart = %q, want clock ticks since boot", start)
+	}
+	if got := statField("/proc/self/stat", 1); got != "" {
+		t.Fatalf("field 1 (before the command name) = %q, want none", got)
+	}
+	if got := statField("/proc/self/stat", 99); got != "" {
+		t.Fatalf("field 99 = %q, want none", got)
 	}
 }

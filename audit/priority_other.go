@@ -2,6 +2,7 @@
 
 package audit
 
-// background leaves the writer where it is: elsewhere Go cannot give a
-// goroutine's thread a priority of its own (see priority_linux.go).
+// background leaves the writer where it is: Linux's setpriority(2) takes a
+// thread id, which is how priority_linux.go lowers the writer alone; other
+// systems would need an API of their own.
 func background() *priority { return nil }

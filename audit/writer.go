@@ -372,20 +372,27 @@ func ownerID(random string) string {
 // processStart is the process's start time in clock ticks since boot
 // (field 22 of /proc/PID/stat), or "" where /proc is missing.
 func processStart(pid int) string {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	return statField("/proc/"+strconv.Itoa(pid)+"/stat", 22)
+}
+
+// statField is field n (from 1, as proc(5) counts) of a /proc stat file
+// (a process's or a thread's), or "" when the file or the field is missing.
+func statField(path string, n int) string {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return ""
 	}
-	// The command name (field 2) may hold spaces; fields resume after ')'.
+	// The command name (field 2) may hold spaces; fields resume after ')'
+	// with field 3.
 	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
+	if i < 0 || n < 3 {
 		return ""
 	}
 	fields := strings.Fields(string(data[i+1:]))
-	if len(fields) < 20 {
+	if len(fields) < n-2 {
 		return ""
 	}
-	return fields[19]
+	return fields[n-3]
 }
 
 // processAlive reports whether pid runs and, when start is known, is still
