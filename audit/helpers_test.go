@@ -142,3 +142,11 @@ func countRows(t testing.TB, dsn, table string) int {
 }
 
 func nopLogger() zerolog.Logger { return zerolog.Nop() }
+
+// countRecords counts the records stored, in every workspace's blocks.
+func countRecords(t testing.TB, dsn string) int {
+	t.Helper()
+	var n int
+	must(t, rawDB(t, dsn).QueryRow("SELECT COALESCE(SUM(last_seq - first_seq + 1), 0) FROM audit_blocks").Scan(&n))
+	return n
+}

@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"strings"
 	"time"
 )
 
@@ -40,4 +41,23 @@ func newID(prefix string, t time.Time) string {
 		hi >>= 5
 	}
 	return string(out)
+}
+
+// idTime returns the millisecond an id of newID's names: the first ten
+// digits of its ULID are the 48-bit unix time. ok is false for any other id.
+func idTime(id string) (t time.Time, ok bool) {
+	i := strings.IndexByte(id, '_')
+	d := id[i+1:]
+	if len(d) != 26 {
+		return time.Time{}, false
+	}
+	var ms uint64
+	for k := range 10 {
+		v := strings.IndexByte(crockford, d[k])
+		if v < 0 || (k == 0 && v > 7) {
+			return time.Time{}, false
+		}
+		ms = ms<<5 | uint64(v)
+	}
+	return time.UnixMilli(int64(ms)).UTC(), true
 }

@@ -334,7 +334,7 @@ func testJournalReplayLeftByLog(t *testing.T, db *store.DB, _ string) {
 		must(t, err)
 		writeSegment(t, dir, seg, data)
 	}
-	if n := countRows(t, otherDSN, "audit_records"); n != 0 {
+	if n := countRecords(t, otherDSN); n != 0 {
 		t.Fatalf("the writer committed %d records before the snapshot", n)
 	}
 
@@ -405,7 +405,7 @@ func TestJournalBusy(t *testing.T) {
 			must(t, err)
 			ids = append(ids, id)
 		}
-		if n := countRows(t, dsn, "audit_records"); n < 2 {
+		if n := countRecords(t, dsn); n < 2 {
 			t.Errorf("the journal-less Log's records are not in the database on return (%d rows)", n)
 		}
 		must(t, owner.Sync(ctx))
@@ -455,7 +455,7 @@ func TestJournalDatabaseAway(t *testing.T) {
 	must(t, use())
 	must(t, l.Sync(ctx))
 
-	_, err := raw.ExecContext(ctx, "ALTER TABLE audit_records RENAME TO audit_records_away")
+	_, err := raw.ExecContext(ctx, "ALTER TABLE audit_blocks RENAME TO audit_blocks_away")
 	must(t, err)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -474,7 +474,7 @@ func TestJournalDatabaseAway(t *testing.T) {
 	if len(finished) < 2 {
 		t.Fatalf("no use completed on the journal alone (finished %d)", len(finished))
 	}
-	if _, err := raw.ExecContext(ctx, "ALTER TABLE audit_records_away RENAME TO audit_records"); err != nil {
+	if _, err := raw.ExecContext(ctx, "ALTER TABLE audit_blocks_away RENAME TO audit_blocks"); err != nil {
 		t.Fatal(err)
 	}
 	deadline = time.Now().Add(5 * time.Second)
@@ -510,7 +510,7 @@ func TestJournalCloseWhileAway(t *testing.T) {
 	opts := journalOptions(t)
 	l := openLog(t, db, opts)
 	raw := rawDB(t, dsn)
-	_, err := raw.ExecContext(ctx, "ALTER TABLE audit_records RENAME TO audit_records_away")
+	_, err := raw.ExecContext(ctx, "ALTER TABLE audit_blocks RENAME TO audit_blocks_away")
 	must(t, err)
 	ended := journalUse(t, l, "acme", "maya@acme.example")
 	appended, err := l.Append(ctx, denial("acme", "riley@acme.example"))
@@ -524,7 +524,7 @@ func TestJournalCloseWhileAway(t *testing.T) {
 		t.Fatal("Close dropped the journal it could not chain")
 	}
 
-	_, err = raw.ExecContext(ctx, "ALTER TABLE audit_records_away RENAME TO audit_records")
+	_, err = raw.ExecContext(ctx, "ALTER TABLE audit_blocks_away RENAME TO audit_blocks")
 	must(t, err)
 	next := openLog(t, db, opts)
 	if segs := segmentsIn(t, opts.Journal); len(segs) != 0 {

@@ -302,8 +302,9 @@ func (l *Log) BeginAsync(ctx context.Context, r Record) (id string, wait func() 
 }
 
 // Finish appends the use's outcome to its workspace's chain and clears its
-// intent, returning once that is durable. r's ID, Workspace and (when zero)
-// Time come from Begin. It records even when ctx is cancelled: a client
+// intent, returning once that is durable. r's ID, Workspace and Time come
+// from Begin: a use's record carries the time it began, which its id names
+// too (the store finds records by it). It records even when ctx is cancelled: a client
 // that left is an outcome too.
 func (l *Log) Finish(ctx context.Context, id string, r Record) error {
 	// Taking the use out of pending in the lookup makes a second Finish of
@@ -329,10 +330,7 @@ func (l *Log) finish(ctx context.Context, id string, p pendingUse, r Record) err
 	if r.Workspace != "" && r.Workspace != p.ws {
 		return fmt.Errorf("%w: use %q began in workspace %q, not %q", ErrInvalid, id, p.ws, r.Workspace)
 	}
-	r.ID, r.Workspace = id, p.ws
-	if r.Time.IsZero() {
-		r.Time = p.at
-	}
+	r.ID, r.Workspace, r.Time = id, p.ws, p.at
 	l.stamp(&r)
 	if err := r.validate(); err != nil {
 		return err
@@ -405,9 +403,9 @@ func sealedOp(r *Record, mode store.AuditAppendMode, s sealer) *op {
 			Model: r.Model, Provider: r.Provider, Status: r.Status,
 		},
 		Mode: mode,
-		Seal: func(seq int64, prev string) (string, string, error) {
-			body, hash := s.seal(seq, prev)
-			return body, hash, nil
+		Seal: func(dst []byte, seq int64, prev string) ([]byte, string, error) {
+			out, hash := s.seal(dst, seq, prev)
+			return out, hash, nil
 		},
 	}}
 }

@@ -28,7 +28,7 @@ func TestBeginFinishAppend(t *testing.T) {
 		if n := countRows(t, dsn, "audit_intents"); n != 1 {
 			t.Fatalf("after Begin: %d intents, want 1 durable intent", n)
 		}
-		if n := countRows(t, dsn, "audit_records"); n != 0 {
+		if n := countRecords(t, dsn); n != 0 {
 			t.Fatalf("after Begin: %d records, want 0 (the outcome is not known yet)", n)
 		}
 		done := useRecord("", "maya@acme.example", "usr_2481")

@@ -134,7 +134,17 @@ func (l *Log) Get(ctx context.Context, ws, id string) (Record, error) {
 	if err := l.Sync(ctx); err != nil {
 		return Record{}, err
 	}
-	row, err := l.db.AuditRecord(ctx, ws, id)
+	// An id of this package's carries the millisecond its use began, which
+	// is the record's time: the store reads only the blocks around it, and
+	// all of them only when that finds nothing (an id from elsewhere).
+	var from, to time.Time
+	if t, ok := idTime(id); ok {
+		from, to = t, t.Add(time.Millisecond)
+	}
+	row, err := l.db.AuditRecord(ctx, ws, id, from, to)
+	if errors.Is(err, store.ErrNotFound) && !from.IsZero() {
+		row, err = l.db.AuditRecord(ctx, ws, id, time.Time{}, time.Time{})
+	}
 	if err != nil {
 		return Record{}, wrapStore(err)
 	}

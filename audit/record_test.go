@@ -3,9 +3,11 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +71,21 @@ func TestMillis(t *testing.T) {
 	}
 }
 
+// TestMillisShortest checks the integer formatting against the float
+// formatter every stored hash was computed with.
+func TestMillisShortest(t *testing.T) {
+	vals := []float64{0, 0.001, 0.01, 0.1, 0.999, 1, 1.0005, 2.675, 12.5, 999.9995, 1234.567, 86400000.123, 1e12 + 0.5, 1e15}
+	for i := range 20000 {
+		vals = append(vals, float64(i)*0.0137, float64(i*i)/7, math.Ldexp(float64(i), -i%40))
+	}
+	for _, v := range vals {
+		want := strconv.AppendFloat(nil, roundMillis(v), 'f', -1, 64)
+		if got := appendMillis(nil, v); !bytes.Equal(got, want) {
+			t.Fatalf("appendMillis(%v) = %s, want %s", v, got, want)
+		}
+	}
+}
+
 // TestAppendTime checks the hand-written layout against AppendFormat, the
 // form every stored hash was computed over.
 func TestAppendTime(t *testing.T) {
@@ -107,13 +124,26 @@ func TestSealMatchesCanonical(t *testing.T) {
 	r := useRecord("acme", "maya@acme.example", "usr_2481")
 	r.ID, r.Time = "aud_1", t0
 	s := newSealer(&r)
-	body, hash := s.seal(42, "00ff")
+	out, hash := s.seal([]byte("prefix"), 42, "00ff")
+	body, ok := strings.CutPrefix(string(out), "prefix")
 	r.Seq, r.PrevHash = 42, "00ff"
-	if body != string(r.Canonical()) {
+	if !ok || body != string(r.Canonical()) {
 		t.Errorf("sealed body\n%s\nwant\n%s", body, r.Canonical())
 	}
 	if hash != r.ComputeHash() || len(hash) != 64 {
 		t.Errorf("hash %s, want %s", hash, r.ComputeHash())
+	}
+}
+
+func TestIDTime(t *testing.T) {
+	at := time.Date(2026, 11, 27, 5, 30, 1, 234567000, time.UTC)
+	if got, ok := idTime(newID("aud_", at)); !ok || !got.Equal(at.Truncate(time.Millisecond)) {
+		t.Errorf("idTime(newID(%v)) = %v, %v", at, got, ok)
+	}
+	for _, id := range []string{"aud_0001", "aud_", "", "aud_ZZZZZZZZZZZZZZZZZZZZZZZZZZ", "aud_01JQ8XIZ3K4M5N6P7Q8R9S0T1V"} {
+		if _, ok := idTime(id); ok {
+			t.Errorf("idTime(%q) ok, want not an id of newID's", id)
+		}
 	}
 }
 

@@ -174,6 +174,9 @@ func (s *chainScan) misfit(row store.AuditRow) string {
 	if chainHash(row.PrevHash, []byte(row.Body)) != row.Hash {
 		return "hash does not match the record's content: it was edited"
 	}
+	if row.Misfiled != "" {
+		return row.Misfiled + ": the store was edited"
+	}
 	return ""
 }
 

@@ -50,8 +50,13 @@ func (tp *tamper) rewrite(from, to int64, edit func(*Record)) {
 		edit(&r)
 		r.PrevHash = prev
 		r.Hash = r.ComputeHash()
-		tp.exec(`UPDATE audit_records SET body = ?, prev_hash = ?, hash = ?, member = ? WHERE workspace_id = 'acme' AND seq = ?`,
-			string(r.Canonical()), r.PrevHash, r.Hash, r.Member, row.Seq)
+		tp.editBlock(row.Seq, func(rows []store.AuditRow) {
+			for i := range rows {
+				if rows[i].Seq == row.Seq {
+					rows[i].Body, rows[i].PrevHash, rows[i].Hash, rows[i].Member = string(r.Canonical()), r.PrevHash, r.Hash, r.Member
+				}
+			}
+		})
 		prev = r.Hash
 	}
 	if to >= rows[len(rows)-1].Seq {
@@ -59,12 +64,62 @@ func (tp *tamper) rewrite(from, to int64, edit func(*Record)) {
 	}
 }
 
+// editBlock rewrites the block holding seq with edit applied to its rows.
+func (tp *tamper) editBlock(seq int64, edit func(rows []store.AuditRow)) {
+	tp.t.Helper()
+	var (
+		first int64
+		body  []byte
+	)
+	must(tp.t, tp.raw.QueryRowContext(tp.ctx, rebind(tp.dsn,
+		`SELECT first_seq, body FROM audit_blocks WHERE workspace_id = 'acme' AND first_seq <= ? AND last_seq >= ?`), seq, seq).
+		Scan(&first, &body))
+	rows, err := store.DecodeAuditBlock("acme", body)
+	must(tp.t, err)
+	edit(rows)
+	// A thorough attacker files the block anew, as the store would have.
+	minAt, maxAt := rows[0].At.UnixMicro(), rows[0].At.UnixMicro()
+	tp.exec(`DELETE FROM audit_terms WHERE workspace_id = 'acme' AND first_seq = ?`, first)
+	for _, r := range rows {
+		minAt, maxAt = min(minAt, r.At.UnixMicro()), max(maxAt, r.At.UnixMicro())
+		for col, v := range map[string]string{"kind": r.Kind, "member": r.Member, "customer_id": r.CustomerID,
+			"account_id": r.AccountID, "action": r.Action, "decision": r.Decision, "model": r.Model, "provider": r.Provider} {
+			if v != "" {
+				tp.exec(`INSERT INTO audit_terms (workspace_id, term, first_seq) VALUES ('acme', ?, ?) ON CONFLICT DO NOTHING`, col+":"+v, first)
+			}
+		}
+	}
+	tp.exec(`UPDATE audit_blocks SET body = ?, min_at = ?, max_at = ? WHERE workspace_id = 'acme' AND first_seq = ?`,
+		store.EncodeAuditBlock(rows), minAt, maxAt, first)
+}
+
+// row returns the stored record seq.
+func (tp *tamper) row(seq int64) store.AuditRow {
+	tp.t.Helper()
+	var out store.AuditRow
+	must(tp.t, tp.db.ScanAudit(tp.ctx, "acme", func(r store.AuditRow) error {
+		if r.Seq == seq {
+			out = r
+		}
+		return nil
+	}))
+	return out
+}
+
+// editRow rewrites record seq in its block.
+func (tp *tamper) editRow(seq int64, edit func(r *store.AuditRow)) {
+	tp.editBlock(seq, func(rows []store.AuditRow) {
+		for i := range rows {
+			if rows[i].Seq == seq {
+				edit(&rows[i])
+			}
+		}
+	})
+}
+
 func (tp *tamper) moveHead(seq int64) {
 	tp.t.Helper()
-	var hash string
-	must(tp.t, tp.raw.QueryRowContext(tp.ctx, rebind(tp.dsn,
-		`SELECT hash FROM audit_records WHERE workspace_id = 'acme' AND seq = ?`), seq).Scan(&hash))
-	tp.exec(`UPDATE audit_chain_heads SET seq = ?, hash = ? WHERE workspace_id = 'acme'`, seq, hash)
+	tp.exec(`UPDATE audit_chain_heads SET seq = ?, hash = ? WHERE workspace_id = 'acme'`, seq, tp.row(seq).Hash)
 }
 
 func TestVerifyTamper(t *testing.T) {
@@ -85,14 +140,21 @@ func TestVerifyTamper(t *testing.T) {
 			}
 		}},
 		{name: "edit a column", tamper: func(tp *tamper) {
-			tp.exec(`UPDATE audit_records SET member = 'eve@x' WHERE seq = 5`)
+			tp.editRow(5, func(r *store.AuditRow) { r.Member = "eve@x" })
 		}, badSeq: 5, badID: true, because: "column member disagrees"},
 		{name: "edit the body", tamper: func(tp *tamper) {
-			tp.exec(`UPDATE audit_records SET body = REPLACE(body, 'm5@x', 'eve@x'), member = 'eve@x' WHERE seq = 5`)
+			tp.editRow(5, func(r *store.AuditRow) { r.Body, r.Member = strings.ReplaceAll(r.Body, "m5@x", "eve@x"), "eve@x" })
 		}, badSeq: 5, badID: true, because: "hash does not match"},
 		{name: "smuggle a value into the body", tamper: func(tp *tamper) {
-			tp.exec(`UPDATE audit_records SET body = REPLACE(body, '"workspace"', '"x":"48250","workspace"') WHERE seq = 5`)
+			tp.editRow(5, func(r *store.AuditRow) { r.Body = strings.Replace(r.Body, `"workspace"`, `"x":"48250","workspace"`, 1) })
 		}, badSeq: 5, badID: true, because: "not in canonical form"},
+		{name: "unfile a record", tamper: func(tp *tamper) {
+			// Lists filtered by member would no longer show it.
+			tp.exec(`DELETE FROM audit_terms WHERE workspace_id = 'acme' AND term = 'member:m5@x'`)
+		}, badSeq: 5, badID: true, because: `not filed under "member:m5@x"`},
+		{name: "misstate a block's times", tamper: func(tp *tamper) {
+			tp.exec(`UPDATE audit_blocks SET max_at = min_at - 1 WHERE workspace_id = 'acme' AND first_seq = 5`)
+		}, badSeq: 5, badID: true, because: "times lie outside"},
 		{name: "edit and rehash one record", tamper: func(tp *tamper) {
 			tp.rewrite(5, 5, func(r *Record) { r.Member = "eve@x" })
 		}, badSeq: 6, badID: true, because: "prev_hash does not match"},
@@ -100,27 +162,28 @@ func TestVerifyTamper(t *testing.T) {
 			tp.rewrite(5, 10, func(r *Record) { r.Member = "eve@x" })
 		}, badSeq: 8, badID: true, because: "checkpoint"},
 		{name: "delete a row", tamper: func(tp *tamper) {
-			tp.exec(`DELETE FROM audit_records WHERE seq = 5`)
+			tp.exec(`DELETE FROM audit_blocks WHERE first_seq = 5`) // each Append here is a block of its own
 		}, badSeq: 6, badID: true, because: "seq 5 is missing"},
 		{name: "reorder two rows", tamper: func(tp *tamper) {
-			tp.exec(`UPDATE audit_records SET seq = -1 WHERE seq = 5`)
-			tp.exec(`UPDATE audit_records SET seq = 5 WHERE seq = 6`)
-			tp.exec(`UPDATE audit_records SET seq = 6 WHERE seq = -1`)
+			five, six := tp.row(5), tp.row(6)
+			five.Seq, six.Seq = 6, 5
+			tp.editRow(5, func(r *store.AuditRow) { *r = six })
+			tp.editRow(6, func(r *store.AuditRow) { *r = five })
 		}, badSeq: 5, badID: true, because: "column seq disagrees"},
 		{name: "truncate", tamper: func(tp *tamper) {
-			tp.exec(`DELETE FROM audit_records WHERE seq > 9`)
+			tp.exec(`DELETE FROM audit_blocks WHERE first_seq > 9`)
 		}, badSeq: 10, because: "head is at seq 10"},
 		{name: "truncate and move the head", tamper: func(tp *tamper) {
-			tp.exec(`DELETE FROM audit_records WHERE seq > 6`)
+			tp.exec(`DELETE FROM audit_blocks WHERE first_seq > 6`)
 			tp.moveHead(6)
 		}, badSeq: 7, because: "past the end of the chain"},
 		{name: "delete the oldest rows", tamper: func(tp *tamper) {
-			tp.exec(`DELETE FROM audit_records WHERE seq <= 2`)
+			tp.exec(`DELETE FROM audit_blocks WHERE first_seq <= 2`)
 		}, badSeq: 3, badID: true, because: "chain starts at seq 3"},
 		{name: "delete after pruning", tamper: func(tp *tamper) {
 			_, err := tp.logs.Prune(tp.ctx, t0.Add(5*time.Second))
 			must(t, err)
-			tp.exec(`DELETE FROM audit_records WHERE seq = 5`)
+			tp.exec(`DELETE FROM audit_blocks WHERE first_seq = 5`)
 		}, badSeq: 6, badID: true, because: "records from seq 5 are missing"},
 		{name: "rewrite the whole chain", tamper: func(tp *tamper) {
 			tp.rewrite(1, 10, func(r *Record) { r.Member = "eve@x" })

@@ -166,7 +166,7 @@ func TestAuditUnavailable(t *testing.T) {
 	fake := providertest.New()
 	defer fake.Close()
 	crisp := servertest.Start(t, servertest.Config(fake.URL(), "")+"audit: {journal: \"off\"}\n")
-	execSQL(t, crisp, "DROP TABLE audit_intents", "DROP TABLE audit_records")
+	execSQL(t, crisp, "DROP TABLE audit_intents", "DROP TABLE audit_blocks")
 	resp := crisp.Do(t, "POST", "/v1/chat/completions", servertest.SupportKey, goodBody)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -187,7 +187,7 @@ func TestAuditDatabaseAway(t *testing.T) {
 	fake := providertest.New()
 	defer fake.Close()
 	crisp := servertest.Start(t, servertest.Config(fake.URL(), ""))
-	execSQL(t, crisp, "ALTER TABLE audit_records RENAME TO audit_records_away")
+	execSQL(t, crisp, "ALTER TABLE audit_blocks RENAME TO audit_blocks_away")
 
 	var completed []string
 	refused := false
@@ -213,7 +213,7 @@ func TestAuditDatabaseAway(t *testing.T) {
 		t.Fatal("requests kept going while the audit database was away")
 	}
 
-	execSQL(t, crisp, "ALTER TABLE audit_records_away RENAME TO audit_records")
+	execSQL(t, crisp, "ALTER TABLE audit_blocks_away RENAME TO audit_blocks")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		resp := crisp.Do(t, "POST", "/v1/chat/completions", servertest.SupportKey, goodBody)

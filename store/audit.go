@@ -30,6 +30,9 @@ type AuditRow struct {
 	Body     string
 	PrevHash string
 	Hash     string
+	// Misfiled, set only by ScanAudit, says how the record's block
+	// disagrees with the records it holds ("" when it does not).
+	Misfiled string
 }
 
 // AuditHead is the last record of a chain: its seq and hash (0 and "" when
@@ -55,14 +58,15 @@ const (
 	// AuditPlain appends a record that had no intent.
 	AuditPlain AuditAppendMode = iota
 	// AuditFinish appends a use's outcome and removes its intent. If the
-	// intent is gone and a record with the id already exists (another writer
-	// recorded the use as interrupted), the append is skipped.
+	// intent is gone and a record with the id and the same time already
+	// exists (another writer recorded the use as interrupted), the append is
+	// skipped.
 	AuditFinish
 	// AuditRecover appends a record for an abandoned intent only if this
 	// transaction is the one that removes the intent, so two writers
 	// recovering at once record it once.
 	AuditRecover
-	// AuditReplay appends a record unless one with its id already exists:
+	// AuditReplay appends a record unless one with its id (and time) exists:
 	// replaying a local journal after a crash, where some of its records
 	// may have been committed before the crash and some not.
 	AuditReplay
@@ -74,9 +78,11 @@ type AuditAppend struct {
 	// PrevHash and Hash come from Seal.
 	Row  AuditRow
 	Mode AuditAppendMode
-	// Seal returns the record's body and hash for its place in the chain.
-	// It runs inside the transaction and must not block.
-	Seal func(seq int64, prevHash string) (body, hash string, err error)
+	// Seal appends the record's body for its place in the chain to dst
+	// and returns the result and the record's hash. It runs inside the
+	// transaction, may run again if the transaction is retried, and must
+	// not block.
+	Seal func(dst []byte, seq int64, prevHash string) (out []byte, hash string, err error)
 }
 
 // AuditWrite is one group commit: new intents and records to chain.
@@ -89,20 +95,16 @@ type AuditWrite struct {
 type AuditWriteResult struct {
 	// Skipped[i] is true when Appends[i] was not written (see the modes).
 	Skipped []bool
-	// Rows are the appended rows by index (zero when skipped).
-	Rows []AuditRow
 }
 
-// The single-row forms of the append path, prepared once on the write pool:
-// at concurrency 1 every commit is one of these, and parsing them each time
-// was a large part of a commit on SQLite.
+// The statements of the append path, prepared once on the write pool: at
+// concurrency 1 every commit runs these, and parsing them each time was a
+// large part of a commit on SQLite.
 const (
 	sqlInsertIntent = `INSERT INTO audit_intents (workspace_id, id, owner, at, body) VALUES `
-	sqlInsertRecord = `INSERT INTO audit_records (workspace_id, seq, id, kind, at, member, customer_id,
-		account_id, action, decision, model, provider, status, body, prev_hash, hash) VALUES `
-	sqlAdvanceHead = `UPDATE audit_chain_heads SET seq = ?, hash = ?, updated_at = ? WHERE workspace_id = ?`
-	sqlClearIntent = `DELETE FROM audit_intents WHERE workspace_id = ? AND id IN (%s) RETURNING id`
-	sqlHead        = `SELECT seq, hash FROM audit_chain_heads WHERE workspace_id = ?`
+	sqlAdvanceHead  = `UPDATE audit_chain_heads SET seq = ?, hash = ?, updated_at = ? WHERE workspace_id = ?`
+	sqlClearIntent  = `DELETE FROM audit_intents WHERE workspace_id = ? AND id IN (%s) RETURNING id`
+	sqlHead         = `SELECT seq, hash FROM audit_chain_heads WHERE workspace_id = ?`
 )
 
 func (db *DB) auditWriteStmts() []string {
@@ -113,8 +115,9 @@ func (db *DB) auditWriteStmts() []string {
 	return []string{
 		sqlInsertIntent + rowsPlaceholders(1, 5),
 		sqlInsertIntent + rowsPlaceholders(insertChunk, 5),
-		sqlInsertRecord + rowsPlaceholders(1, 16),
-		sqlInsertRecord + rowsPlaceholders(insertChunk, 16),
+		sqlInsertBlock,
+		sqlInsertTerm + rowsPlaceholders(1, 3),
+		sqlInsertTerm + rowsPlaceholders(insertChunk, 3),
 		sqlAdvanceHead,
 		fmt.Sprintf(sqlClearIntent, "?"),
 		head,
@@ -192,7 +195,7 @@ func rowsPlaceholders(n, cols int) string {
 // transaction (SELECT … FOR UPDATE on PostgreSQL; SQLite has one writer), so
 // concurrent writers, in this process or another, never fork a chain.
 func (db *DB) WriteAudit(ctx context.Context, w AuditWrite) (AuditWriteResult, error) {
-	res := AuditWriteResult{Skipped: make([]bool, len(w.Appends)), Rows: make([]AuditRow, len(w.Appends))}
+	res := AuditWriteResult{Skipped: make([]bool, len(w.Appends))}
 	byWS := map[string][]int{}
 	for i, a := range w.Appends {
 		if err := checkWS(a.Row.WorkspaceID); err != nil {
@@ -252,7 +255,8 @@ func (w *writer) auditIntents(ctx context.Context, intents []AuditIntent) error 
 	return nil
 }
 
-// auditChain appends the records idx of all to workspace w.ws's chain.
+// auditChain appends the records idx of all to workspace w.ws's chain, as
+// one block.
 func (w *writer) auditChain(ctx context.Context, all []AuditAppend, idx []int, res *AuditWriteResult) error {
 	if err := w.auditSkips(ctx, all, idx, res); err != nil {
 		return err
@@ -261,26 +265,24 @@ func (w *writer) auditChain(ctx context.Context, all []AuditAppend, idx []int, r
 	if err != nil {
 		return err
 	}
-	const cols = 16
-	args := make([]any, 0, len(idx)*cols)
+	var bb blockBuilder
+	defer bb.release()
+	bb.grow(len(idx) * 1600) // a proxy request's record is 1.2–1.5 KB
 	for _, i := range idx {
 		if res.Skipped[i] {
 			continue
 		}
-		r := all[i].Row
-		r.Seq, r.PrevHash = head.Seq+1, head.Hash
-		if r.Body, r.Hash, err = all[i].Seal(r.Seq, r.PrevHash); err != nil {
+		r := &all[i].Row
+		hash, err := bb.seal(r, w.at(r.At), head, all[i].Seal)
+		if err != nil {
 			return fmt.Errorf("store: seal audit record %q: %w", r.ID, err)
 		}
-		head = AuditHead{Seq: r.Seq, Hash: r.Hash}
-		res.Rows[i] = r
-		args = append(args, w.ws, r.Seq, r.ID, r.Kind, w.at(r.At), r.Member, r.CustomerID, r.AccountID,
-			r.Action, r.Decision, r.Model, r.Provider, r.Status, r.Body, r.PrevHash, r.Hash)
+		head = AuditHead{Seq: head.Seq + 1, Hash: hash}
 	}
-	if len(args) == 0 {
+	if bb.n == 0 {
 		return nil
 	}
-	if err := w.insertRows(ctx, sqlInsertRecord, cols, args); err != nil {
+	if err := bb.insert(ctx, w); err != nil {
 		return fmt.Errorf("store: append audit records: %w", err)
 	}
 	adv, err := w.stmt(ctx, sqlAdvanceHead)
@@ -329,7 +331,7 @@ func (w *writer) auditSkips(ctx context.Context, all []AuditAppend, idx []int, r
 	if len(orphans) == 0 {
 		return nil
 	}
-	recorded, err := w.idSet(ctx, `SELECT id FROM audit_records WHERE workspace_id = ? AND id IN (%s)`, orphans)
+	recorded, err := w.recorded(ctx, all, idx, orphans)
 	if err != nil {
 		return fmt.Errorf("store: look up audit records: %w", err)
 	}
@@ -339,6 +341,38 @@ func (w *writer) auditSkips(ctx context.Context, all []AuditAppend, idx []int, r
 		}
 	}
 	return nil
+}
+
+// recorded returns which of the ids (appends of idx) are already in the
+// chain. A record keeps its append's time, so only the blocks whose time
+// range holds one of theirs are read.
+func (w *writer) recorded(ctx context.Context, all []AuditAppend, idx []int, ids []any) (map[string]bool, error) {
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id.(string)] = true
+	}
+	var lo, hi int64
+	first := true
+	for _, i := range idx {
+		if a := all[i]; want[a.Row.ID] {
+			at := w.at(a.Row.At)
+			if first {
+				lo, hi, first = at, at, false
+			}
+			lo, hi = min(lo, at), max(hi, at)
+		}
+	}
+	out := map[string]bool{}
+	err := w.blocks(ctx, `SELECT first_seq, body FROM audit_blocks WHERE workspace_id = ? AND min_at <= ? AND max_at >= ?`,
+		[]any{w.ws, hi, lo}, func(_ int64, rows []AuditRow) bool {
+			for _, r := range rows {
+				if want[r.ID] {
+					out[r.ID] = true
+				}
+			}
+			return true
+		})
+	return out, err
 }
 
 // idSet runs q (with %s for the id list) over ids in chunks and collects the
@@ -449,63 +483,48 @@ type AuditFilter struct {
 // MaxAuditLimit bounds AuditFilter.Limit.
 const MaxAuditLimit = 1000
 
-const auditCols = `workspace_id, seq, id, kind, at, member, customer_id, account_id, action, decision,
-	model, provider, status, body, prev_hash, hash`
-
-func scanAuditRow(s interface{ Scan(...any) error }) (AuditRow, error) {
-	var (
-		r  AuditRow
-		at int64
-	)
-	err := s.Scan(&r.WorkspaceID, &r.Seq, &r.ID, &r.Kind, &at, &r.Member, &r.CustomerID, &r.AccountID,
-		&r.Action, &r.Decision, &r.Model, &r.Provider, &r.Status, &r.Body, &r.PrevHash, &r.Hash)
-	r.At = fromMicros(at)
-	return r, err
-}
-
 // ListAudit returns one page of a workspace's records and the cursor of the
-// next page ("" at the end).
+// next page ("" at the end). It reads blocks in seq order from the cursor,
+// only those whose time range overlaps the filter's and that hold every term
+// the filter names, and stops once the page is full.
 func (db *DB) ListAudit(ctx context.Context, ws string, f AuditFilter) ([]AuditRow, string, error) {
 	if err := checkWS(ws); err != nil {
 		return nil, "", err
 	}
 	var b strings.Builder
 	args := []any{ws}
-	b.WriteString(`SELECT ` + auditCols + ` FROM audit_records WHERE workspace_id = ?`)
+	b.WriteString(`SELECT first_seq, body FROM audit_blocks b WHERE workspace_id = ?`)
+	var after int64 // the cursor's seq: records past it in the page's order
 	if f.Cursor != "" {
 		last, err := decodeCursor(f.Cursor)
 		seq, perr := strconv.ParseInt(last, 10, 64)
 		if err != nil || perr != nil {
 			return nil, "", fmt.Errorf("%w: malformed cursor", ErrInvalid)
 		}
+		after = seq
 		if f.Ascending {
-			b.WriteString(` AND seq > ?`)
+			b.WriteString(` AND last_seq > ?`)
 		} else {
-			b.WriteString(` AND seq < ?`)
+			b.WriteString(` AND first_seq < ?`)
 		}
 		args = append(args, seq)
 	}
 	if !f.From.IsZero() {
-		b.WriteString(` AND at >= ?`)
+		b.WriteString(` AND max_at >= ?`)
 		args = append(args, micros(f.From))
 	}
 	if !f.To.IsZero() {
-		b.WriteString(` AND at < ?`)
+		b.WriteString(` AND min_at < ?`)
 		args = append(args, micros(f.To))
 	}
-	for _, c := range []struct{ col, v string }{
-		{"kind", f.Kind}, {"member", f.Member}, {"customer_id", f.CustomerID}, {"account_id", f.AccountID},
-		{"action", f.Action}, {"decision", f.Decision}, {"model", f.Model}, {"provider", f.Provider},
-	} {
-		if c.v != "" {
-			b.WriteString(` AND ` + c.col + ` = ?`)
-			args = append(args, c.v)
-		}
+	for _, t := range f.terms() {
+		b.WriteString(` AND EXISTS (SELECT 1 FROM audit_terms t WHERE t.workspace_id = b.workspace_id AND t.term = ? AND t.first_seq = b.first_seq)`)
+		args = append(args, t)
 	}
 	if f.Ascending {
-		b.WriteString(` ORDER BY seq`)
+		b.WriteString(` ORDER BY first_seq`)
 	} else {
-		b.WriteString(` ORDER BY seq DESC`)
+		b.WriteString(` ORDER BY first_seq DESC`)
 	}
 	limit := f.Limit
 	switch {
@@ -514,61 +533,154 @@ func (db *DB) ListAudit(ctx context.Context, ws string, f AuditFilter) ([]AuditR
 	case limit > MaxAuditLimit:
 		limit = MaxAuditLimit
 	}
-	b.WriteString(` LIMIT ?`)
-	args = append(args, limit+1)
 	rows, err := db.r.QueryContext(ctx, db.rebind(b.String()), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list audit: %w", err)
 	}
 	defer rows.Close()
 	page := []AuditRow{}
-	for rows.Next() {
-		r, err := scanAuditRow(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("store: scan audit record: %w", err)
+	err = scanBlocks(rows, ws, func(_ int64, recs []AuditRow) bool {
+		if !f.Ascending {
+			slices.Reverse(recs)
 		}
-		page = append(page, r)
-	}
-	if err := rows.Err(); err != nil {
+		for i := range recs {
+			r := &recs[i]
+			if f.Cursor != "" && (f.Ascending && r.Seq <= after || !f.Ascending && r.Seq >= after) {
+				continue
+			}
+			if f.matches(r) {
+				page = append(page, *r)
+			}
+		}
+		return len(page) <= limit
+	})
+	if err != nil {
 		return nil, "", fmt.Errorf("store: list audit: %w", err)
 	}
-	page, next := cut(page, limit, func(r AuditRow) string { return strconv.FormatInt(r.Seq, 10) })
+	page, next := cut(page[:min(len(page), limit+1)], limit, func(r AuditRow) string { return strconv.FormatInt(r.Seq, 10) })
 	return page, next, nil
 }
 
-// AuditRecord returns one record by id, or ErrNotFound.
-func (db *DB) AuditRecord(ctx context.Context, ws, id string) (AuditRow, error) {
-	r, err := scanAuditRow(db.r.QueryRowContext(ctx, db.rebind(
-		`SELECT `+auditCols+` FROM audit_records WHERE workspace_id = ? AND id = ?`), ws, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return AuditRow{}, fmt.Errorf("audit record in workspace %q: %w", ws, ErrNotFound)
+// AuditRecord returns one record by id, or ErrNotFound. When from and to
+// are not zero the record's time is known to lie in [from, to) (package
+// audit's ids carry their time), and only the blocks that may hold it are
+// read; otherwise every block of the workspace is.
+func (db *DB) AuditRecord(ctx context.Context, ws, id string, from, to time.Time) (AuditRow, error) {
+	q := `SELECT first_seq, body FROM audit_blocks WHERE workspace_id = ?`
+	args := []any{ws}
+	if !from.IsZero() && !to.IsZero() {
+		q += ` AND min_at < ? AND max_at >= ?`
+		args = append(args, micros(to), micros(from))
 	}
+	rows, err := db.r.QueryContext(ctx, db.rebind(q), args...)
 	if err != nil {
 		return AuditRow{}, fmt.Errorf("store: audit record: %w", err)
 	}
-	return r, nil
+	defer rows.Close()
+	var found *AuditRow
+	err = scanBlocks(rows, ws, func(_ int64, recs []AuditRow) bool {
+		for i := range recs {
+			if recs[i].ID == id {
+				found = &recs[i]
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return AuditRow{}, fmt.Errorf("store: audit record: %w", err)
+	}
+	if found == nil {
+		return AuditRow{}, fmt.Errorf("audit record in workspace %q: %w", ws, ErrNotFound)
+	}
+	return *found, nil
 }
 
 // ScanAudit calls fn with every record of a workspace's chain in seq order,
-// streaming, and stops at fn's first error.
+// streaming, and stops at fn's first error. A record whose block says it
+// holds other seqs, times or terms than it does comes with Misfiled set.
 func (db *DB) ScanAudit(ctx context.Context, ws string, fn func(AuditRow) error) error {
+	terms, err := db.auditTerms(ctx, ws)
+	if err != nil {
+		return err
+	}
 	rows, err := db.r.QueryContext(ctx, db.rebind(
-		`SELECT `+auditCols+` FROM audit_records WHERE workspace_id = ? ORDER BY seq`), ws)
+		`SELECT first_seq, last_seq, min_at, max_at, body FROM audit_blocks WHERE workspace_id = ? ORDER BY first_seq`), ws)
 	if err != nil {
 		return fmt.Errorf("store: scan audit: %w", err)
 	}
 	defer rows.Close()
+	var body sql.RawBytes
 	for rows.Next() {
-		r, err := scanAuditRow(rows)
-		if err != nil {
-			return fmt.Errorf("store: scan audit record: %w", err)
+		var first, last, minAt, maxAt int64
+		if err := rows.Scan(&first, &last, &minAt, &maxAt, &body); err != nil {
+			return fmt.Errorf("store: scan audit: %w", err)
 		}
-		if err := fn(r); err != nil {
-			return err
+		recs, err := decodeBlock(ws, body)
+		if err != nil {
+			return fmt.Errorf("%w (workspace %s, block at seq %d)", err, ws, first)
+		}
+		misfiled := blockMisfit(first, last, minAt, maxAt, recs, terms[first])
+		for _, r := range recs {
+			r.Misfiled = misfiled
+			if err := fn(r); err != nil {
+				return err
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: scan audit: %w", err)
 	}
 	return nil
+}
+
+// auditTerms returns a workspace's terms by block.
+func (db *DB) auditTerms(ctx context.Context, ws string) (map[int64][]string, error) {
+	rows, err := db.r.QueryContext(ctx, db.rebind(
+		`SELECT first_seq, term FROM audit_terms WHERE workspace_id = ? ORDER BY first_seq, term`), ws)
+	if err != nil {
+		return nil, fmt.Errorf("store: audit terms: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64][]string{}
+	for rows.Next() {
+		var (
+			first int64
+			t     string
+		)
+		if err := rows.Scan(&first, &t); err != nil {
+			return nil, fmt.Errorf("store: audit terms: %w", err)
+		}
+		out[first] = append(out[first], t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: audit terms: %w", err)
+	}
+	for _, ts := range out {
+		slices.Sort(ts) // byte order, whatever the database's collation
+	}
+	return out, nil
+}
+
+// blockMisfit says how a block's row disagrees with the records it holds,
+// or "": a wrong seq range or time range or missing terms would hide
+// records from lists and look-ups.
+func blockMisfit(first, last, minAt, maxAt int64, recs []AuditRow, terms []string) string {
+	if len(recs) == 0 {
+		return fmt.Sprintf("block at seq %d holds no records", first)
+	}
+	if recs[0].Seq != first || recs[len(recs)-1].Seq != last {
+		return fmt.Sprintf("block says it holds seq %d to %d, but holds %d to %d", first, last, recs[0].Seq, recs[len(recs)-1].Seq)
+	}
+	for _, r := range recs {
+		if at := micros(r.At); at < minAt || at > maxAt {
+			return fmt.Sprintf("block at seq %d says its records' times lie outside that of seq %d", first, r.Seq)
+		}
+	}
+	for _, t := range blockTerms(recs) {
+		if _, ok := slices.BinarySearch(terms, t); !ok {
+			return fmt.Sprintf("block at seq %d is not filed under %q: filtered lists miss its records", first, t)
+		}
+	}
+	return ""
 }

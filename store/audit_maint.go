@@ -93,33 +93,72 @@ func (db *DB) PruneAudit(ctx context.Context, ws string, before time.Time,
 		if err != nil {
 			return err
 		}
-		var first, keep sql.NullInt64
-		if err := tx.QueryRowContext(ctx, db.rebind(`SELECT MIN(seq) FROM audit_records WHERE workspace_id = ?`), ws).
+		var first sql.NullInt64
+		if err := tx.QueryRowContext(ctx, db.rebind(`SELECT MIN(first_seq) FROM audit_blocks WHERE workspace_id = ?`), ws).
 			Scan(&first); err != nil {
 			return fmt.Errorf("store: prune audit: %w", err)
 		}
-		if err := tx.QueryRowContext(ctx, db.rebind(`SELECT MIN(seq) FROM audit_records WHERE workspace_id = ? AND at >= ?`),
-			ws, micros(before)).Scan(&keep); err != nil {
-			return fmt.Errorf("store: prune audit: %w", err)
-		}
-		last := head.Seq // nothing recent: prune it all
-		if keep.Valid {
-			last = keep.Int64 - 1
-		}
-		if !first.Valid || last < first.Int64 {
+		if !first.Valid {
 			return nil
 		}
-		pruned := AuditHead{Seq: last}
-		if err := tx.QueryRowContext(ctx, db.rebind(`SELECT hash FROM audit_records WHERE workspace_id = ? AND seq = ?`),
-			ws, last).Scan(&pruned.Hash); err != nil {
-			return fmt.Errorf("store: prune audit: last pruned record %d: %w", last, err)
-		}
-		res, err := tx.ExecContext(ctx, db.rebind(`DELETE FROM audit_records WHERE workspace_id = ? AND seq <= ?`), ws, last)
+		// The first record to keep is the first at or after before, in the
+		// first block holding any such record. Records before it go; when
+		// it is not its block's first, the rest of the block is written
+		// back as a block of its own.
+		last, pruned := head.Seq, head // nothing recent: prune it all
+		var tail []AuditRow
+		err = w.blocks(ctx, `SELECT first_seq, body FROM audit_blocks WHERE workspace_id = ? AND max_at >= ? ORDER BY first_seq LIMIT 1`,
+			[]any{ws, micros(before)}, func(_ int64, recs []AuditRow) bool {
+				for i, r := range recs {
+					if !r.At.Before(before) {
+						last, pruned = r.Seq-1, AuditHead{Seq: r.Seq - 1}
+						if i > 0 {
+							pruned.Hash, tail = recs[i-1].Hash, recs[i:]
+						}
+						break
+					}
+				}
+				return false
+			})
 		if err != nil {
 			return fmt.Errorf("store: prune audit: %w", err)
 		}
-		if removed, err = res.RowsAffected(); err != nil {
+		if last < first.Int64 {
+			return nil
+		}
+		if pruned.Hash == "" {
+			// The last pruned record ends the block before.
+			err = w.blocks(ctx, `SELECT first_seq, body FROM audit_blocks WHERE workspace_id = ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT 1`,
+				[]any{ws, last}, func(_ int64, recs []AuditRow) bool {
+					if r := recs[len(recs)-1]; r.Seq == last {
+						pruned.Hash = r.Hash
+					}
+					return false
+				})
+			if err == nil && pruned.Hash == "" {
+				err = ErrNotFound
+			}
+			if err != nil {
+				return fmt.Errorf("store: prune audit: last pruned record %d: %w", last, err)
+			}
+		}
+		if err := tx.QueryRowContext(ctx, db.rebind(
+			`SELECT COALESCE(SUM(last_seq - first_seq + 1), 0) FROM audit_blocks WHERE workspace_id = ? AND first_seq <= ?`),
+			ws, last).Scan(&removed); err != nil {
 			return fmt.Errorf("store: prune audit: %w", err)
+		}
+		removed -= int64(len(tail))
+		for _, table := range []string{"audit_blocks", "audit_terms"} {
+			if _, err := tx.ExecContext(ctx, db.rebind(`DELETE FROM `+table+` WHERE workspace_id = ? AND first_seq <= ?`), ws, last); err != nil {
+				return fmt.Errorf("store: prune audit: %w", err)
+			}
+		}
+		var rest blockBuilder
+		for _, r := range tail {
+			rest.add(r, micros(r.At))
+		}
+		if err := rest.insert(ctx, w); err != nil {
+			return fmt.Errorf("store: prune audit: write back the rest of a block: %w", err)
 		}
 		cp, err := seal(pruned, head)
 		if err != nil {

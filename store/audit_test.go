@@ -13,9 +13,9 @@ import (
 
 // seal is a stand-in for package audit's: the body names seq and prev so
 // tests can see what the store passed.
-func seal(id string) func(int64, string) (string, string, error) {
-	return func(seq int64, prev string) (string, string, error) {
-		return fmt.Sprintf(`{"id":%q,"seq":%d,"prev":%q}`, id, seq, prev), fmt.Sprintf("h%d", seq), nil
+func seal(id string) func([]byte, int64, string) ([]byte, string, error) {
+	return func(dst []byte, seq int64, prev string) ([]byte, string, error) {
+		return fmt.Appendf(dst, `{"id":%q,"seq":%d,"prev":%q}`, id, seq, prev), fmt.Sprintf("h%d", seq), nil
 	}
 }
 
@@ -40,9 +40,6 @@ func TestWriteAuditChains(t *testing.T) {
 		if res.Skipped[0] || !res.Skipped[1] {
 			t.Errorf("Skipped = %v, want [false true]", res.Skipped)
 		}
-		if r := res.Rows[0]; r.Seq != 2 || r.PrevHash != "h1" || r.Hash != "h2" {
-			t.Errorf("finish row = %+v", r)
-		}
 		head, err := db.AuditHead(ctx, "acme")
 		must(t, err)
 		if head != (store.AuditHead{Seq: 2, Hash: "h2"}) {
@@ -53,18 +50,18 @@ func TestWriteAuditChains(t *testing.T) {
 		if fmt.Sprint(seqs) != "[1 2]" {
 			t.Errorf("acme chain seqs %v", seqs)
 		}
-		got, err := db.AuditRecord(ctx, "acme", "b")
+		got, err := db.AuditRecord(ctx, "acme", "b", time.Time{}, time.Time{})
 		must(t, err)
 		want := store.AuditRow{WorkspaceID: "acme", Seq: 2, ID: "b", Kind: "ai.use", At: t0.Add(time.Second), Member: "m@x",
 			CustomerID: "usr_b", Decision: "allow", Status: 200, Body: `{"id":"b","seq":2,"prev":"h1"}`, PrevHash: "h1", Hash: "h2"}
 		if got != want {
 			t.Errorf("AuditRecord =\n%+v\nwant\n%+v", got, want)
 		}
-		if _, err := db.AuditRecord(ctx, "globex", "b"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := db.AuditRecord(ctx, "globex", "b", time.Time{}, time.Time{}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("record of another workspace: err = %v", err)
 		}
 		// A finish whose intent is gone and whose id is recorded is skipped.
-		res, err = db.WriteAudit(ctx, store.AuditWrite{Appends: []store.AuditAppend{app("acme", "b", store.AuditFinish, t0)}})
+		res, err = db.WriteAudit(ctx, store.AuditWrite{Appends: []store.AuditAppend{app("acme", "b", store.AuditFinish, t0.Add(time.Second))}})
 		must(t, err)
 		if !res.Skipped[0] {
 			t.Error("a second finish of b was appended")
@@ -248,6 +245,53 @@ func TestAbandonedAuditIntents(t *testing.T) {
 		must(t, err)
 		if len(got) != 2 || got[0].ID != "i-gone" || got[1].ID != "i-live" {
 			t.Errorf("after removing live: %+v, want i-gone and i-live", got)
+		}
+	})
+}
+
+// TestMoveAuditRows opens a database whose records an earlier version
+// stored a row each: they move into blocks, in order, and stay whole.
+func TestMoveAuditRows(t *testing.T) {
+	storetest.ForEachDSN(t, func(t *testing.T, dsn string) {
+		ctx := t.Context()
+		db := storetest.OpenDSN(t, dsn)
+		for ws, n := range map[string]int{"acme": 700, "globex": 3} { // acme takes two blocks
+			prev := ""
+			for seq := 1; seq <= n; seq++ {
+				hash := fmt.Sprintf("%s-h%d", ws, seq)
+				must(t, store.Exec(ctx, db, `INSERT INTO audit_records (workspace_id, seq, id, kind, at, member, customer_id,
+					account_id, action, decision, model, provider, status, body, prev_hash, hash)
+					VALUES (?, ?, ?, 'ai.use', ?, 'm@x', ?, '', 'ai.draft', 'allow', 'gpt-4o-mini', 'openai', 200, ?, ?, ?)`,
+					ws, seq, fmt.Sprintf("r%d", seq), t0.Add(time.Duration(seq)*time.Second).UnixMicro(),
+					fmt.Sprintf("usr_%d", seq%7), fmt.Sprintf(`{"seq":%d}`, seq), prev, hash))
+				prev = hash
+			}
+		}
+		db = storetest.OpenDSN(t, dsn) // moves them
+		if n, err := store.CountRows(ctx, db, "audit_records"); err != nil || n != 0 {
+			t.Fatalf("audit_records holds %d rows (%v), want none", n, err)
+		}
+		var seqs []int64
+		prev := ""
+		must(t, db.ScanAudit(ctx, "acme", func(r store.AuditRow) error {
+			if r.PrevHash != prev || r.Body != fmt.Sprintf(`{"seq":%d}`, r.Seq) || r.Misfiled != "" || !r.At.Equal(t0.Add(time.Duration(r.Seq)*time.Second)) {
+				return fmt.Errorf("moved record %+v after %q", r, prev)
+			}
+			prev = r.Hash
+			seqs = append(seqs, r.Seq)
+			return nil
+		}))
+		if len(seqs) != 700 || seqs[699] != 700 {
+			t.Errorf("acme has %d records after the move", len(seqs))
+		}
+		rows, _, err := db.ListAudit(ctx, "acme", store.AuditFilter{CustomerID: "usr_3", Limit: 3})
+		must(t, err)
+		if len(rows) != 3 || rows[0].Seq != 696 || rows[1].Seq != 689 {
+			t.Errorf("customer usr_3's newest records after the move: %+v", rows)
+		}
+		got, err := db.AuditRecord(ctx, "globex", "r2", time.Time{}, time.Time{})
+		if err != nil || got.Hash != "globex-h2" || got.PrevHash != "globex-h1" {
+			t.Errorf("globex r2 = %+v, %v", got, err)
 		}
 	})
 }

@@ -40,3 +40,9 @@ func CountWorkspaceRows(ctx context.Context, db *DB, table, ws string) (int, err
 	err := db.r.QueryRowContext(ctx, db.rebind("SELECT COUNT(*) FROM "+table+" WHERE workspace_id = ?"), ws).Scan(&n)
 	return n, err
 }
+
+// Exec runs a statement on the write pool (placeholders as ?).
+func Exec(ctx context.Context, db *DB, q string, args ...any) error {
+	_, err := db.w.ExecContext(ctx, db.rebind(q), args...)
+	return err
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/crisphq/crisp/audit"
+	"github.com/crisphq/crisp/store"
 	"github.com/crisphq/crisp/store/storetest"
 )
 
@@ -88,7 +89,27 @@ func TestAuditCLI(t *testing.T) {
 
 		// Someone edits a record behind crisp's back.
 		raw := openRaw(t, dsn)
-		if _, err := raw.Exec("UPDATE audit_records SET member = 'eve@x' WHERE seq = 2"); err != nil {
+		var (
+			first int64
+			body  []byte
+		)
+		if err := raw.QueryRow("SELECT first_seq, body FROM audit_blocks WHERE first_seq <= 2 AND last_seq >= 2").Scan(&first, &body); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := store.DecodeAuditBlock("acme", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range rows {
+			if rows[i].Seq == 2 {
+				rows[i].Member = "eve@x"
+			}
+		}
+		update := "UPDATE audit_blocks SET body = $1 WHERE first_seq = $2"
+		if strings.HasPrefix(dsn, "sqlite:") {
+			update = "UPDATE audit_blocks SET body = ? WHERE first_seq = ?"
+		}
+		if _, err := raw.Exec(update, store.EncodeAuditBlock(rows), first); err != nil {
 			t.Fatal(err)
 		}
 		code, stdout, stderr := runCLI(t, "audit", "verify", "--db", dsn)

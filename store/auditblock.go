@@ -1,0 +1,346 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// An audit block is the records one group commit appended to one
+// workspace's chain: seq first_seq through last_seq, in order, in one row of
+// audit_blocks (migration 0004). Its body is this file's encoding:
+//
+//	blockFormat, then per record: seq, at and status as varints; id, kind,
+//	member, customer_id, account_id, action, decision, model, provider and
+//	prev_hash, each a uvarint length and bytes; the canonical body, a
+//	4-byte little-endian length and bytes; the hash, a uvarint length and
+//	bytes.
+//
+// No escaping and no parsing: writing a block is appending (the record's
+// body is sealed straight into it), reading one is slicing.
+
+const blockFormat = 1
+
+// errBadBlock reports a block body that does not decode.
+var errBadBlock = errors.New("store: audit block does not decode")
+
+// appendRowHead encodes what precedes r's body.
+func appendRowHead(b []byte, r *AuditRow, seq, at int64, prev string) []byte {
+	b = binary.AppendVarint(b, seq)
+	b = binary.AppendVarint(b, at)
+	b = binary.AppendVarint(b, int64(r.Status))
+	for _, s := range [...]string{r.ID, r.Kind, r.Member, r.CustomerID, r.AccountID, r.Action, r.Decision,
+		r.Model, r.Provider, prev} {
+		b = appendBlockStr(b, s)
+	}
+	return b
+}
+
+func appendBlockStr(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// decodeBlock returns the rows of a block of workspace ws.
+func decodeBlock(ws string, body []byte) ([]AuditRow, error) {
+	if len(body) == 0 || body[0] != blockFormat {
+		return nil, errBadBlock
+	}
+	d := blockReader{b: body[1:]}
+	var rows []AuditRow
+	for len(d.b) > 0 && d.err == nil {
+		r := AuditRow{WorkspaceID: ws, Seq: d.int()}
+		r.At = fromMicros(d.int())
+		r.Status = int(d.int())
+		for _, s := range [...]*string{&r.ID, &r.Kind, &r.Member, &r.CustomerID, &r.AccountID, &r.Action,
+			&r.Decision, &r.Model, &r.Provider, &r.PrevHash} {
+			*s = d.str()
+		}
+		r.Body = d.body()
+		r.Hash = d.str()
+		rows = append(rows, r)
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return rows, nil
+}
+
+type blockReader struct {
+	b   []byte
+	err error
+}
+
+func (d *blockReader) int() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *blockReader) str() string {
+	n, k := binary.Uvarint(d.b)
+	if k <= 0 || uint64(len(d.b)-k) < n {
+		d.fail()
+		return ""
+	}
+	s := string(d.b[k : k+int(n)])
+	d.b = d.b[k+int(n):]
+	return s
+}
+
+func (d *blockReader) body() string {
+	if len(d.b) < 4 {
+		d.fail()
+		return ""
+	}
+	n := binary.LittleEndian.Uint32(d.b)
+	if uint64(len(d.b)-4) < uint64(n) {
+		d.fail()
+		return ""
+	}
+	s := string(d.b[4 : 4+n])
+	d.b = d.b[4+n:]
+	return s
+}
+
+func (d *blockReader) fail() {
+	if d.err == nil {
+		d.err = errBadBlock
+	}
+	d.b = nil
+}
+
+// auditTerm is one filterable column: its name in a term and its value.
+var auditTermCols = [...]struct {
+	name string
+	get  func(*AuditRow) string
+}{
+	{"kind", func(r *AuditRow) string { return r.Kind }},
+	{"member", func(r *AuditRow) string { return r.Member }},
+	{"customer_id", func(r *AuditRow) string { return r.CustomerID }},
+	{"account_id", func(r *AuditRow) string { return r.AccountID }},
+	{"action", func(r *AuditRow) string { return r.Action }},
+	{"decision", func(r *AuditRow) string { return r.Decision }},
+	{"model", func(r *AuditRow) string { return r.Model }},
+	{"provider", func(r *AuditRow) string { return r.Provider }},
+}
+
+func term(col, v string) string { return col + ":" + v }
+
+// blockTerms lists the distinct terms of rows, sorted.
+func blockTerms(rows []AuditRow) []string {
+	var t termSet
+	for i := range rows {
+		t.add(&rows[i])
+	}
+	return t.sorted()
+}
+
+// termSet gathers a block's distinct terms; empty values are never
+// filtered on and have none. A batch repeats a few values many times: they
+// are told apart before any term string is made.
+type termSet struct {
+	seen  map[colValue]bool
+	terms []string
+}
+
+type colValue struct {
+	col int
+	v   string
+}
+
+func (t *termSet) add(r *AuditRow) {
+	if t.seen == nil {
+		t.seen = map[colValue]bool{}
+	}
+	for c, col := range auditTermCols {
+		if v := col.get(r); v != "" && !t.seen[colValue{c, v}] {
+			t.seen[colValue{c, v}] = true
+			t.terms = append(t.terms, term(col.name, v))
+		}
+	}
+}
+
+func (t *termSet) sorted() []string {
+	slices.Sort(t.terms)
+	return t.terms
+}
+
+// filterTerms lists the terms a record must have to match f.
+func (f *AuditFilter) terms() []string {
+	var out []string
+	for _, c := range [...]struct{ col, v string }{
+		{"kind", f.Kind}, {"member", f.Member}, {"customer_id", f.CustomerID}, {"account_id", f.AccountID},
+		{"action", f.Action}, {"decision", f.Decision}, {"model", f.Model}, {"provider", f.Provider},
+	} {
+		if c.v != "" {
+			out = append(out, term(c.col, c.v))
+		}
+	}
+	return out
+}
+
+// matches reports whether r passes f's column and time filters.
+func (f *AuditFilter) matches(r *AuditRow) bool {
+	if (!f.From.IsZero() && r.At.Before(f.From)) || (!f.To.IsZero() && !r.At.Before(f.To)) {
+		return false
+	}
+	for _, c := range [...]struct{ got, want string }{
+		{r.Kind, f.Kind}, {r.Member, f.Member}, {r.CustomerID, f.CustomerID}, {r.AccountID, f.AccountID},
+		{r.Action, f.Action}, {r.Decision, f.Decision}, {r.Model, f.Model}, {r.Provider, f.Provider},
+	} {
+		if c.want != "" && c.got != c.want {
+			return false
+		}
+	}
+	return true
+}
+
+// Statements of the block write path, prepared once (auditWriteStmts).
+const (
+	sqlInsertBlock = `INSERT INTO audit_blocks (workspace_id, first_seq, last_seq, min_at, max_at, body) VALUES (?, ?, ?, ?, ?, ?)`
+	sqlInsertTerm  = `INSERT INTO audit_terms (workspace_id, term, first_seq) VALUES `
+)
+
+// blockBuilder gathers the records of one workspace into a block.
+type blockBuilder struct {
+	body         []byte
+	n            int
+	first, last  int64
+	minAt, maxAt int64
+	terms        termSet
+}
+
+// blockBufs keeps block bodies between commits: a batch's block is a few
+// hundred kilobytes, and growing a fresh one each commit cost more (page
+// faults, copies) than encoding the records into it.
+var blockBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// grow readies bb for about size more bytes, from the pool.
+func (bb *blockBuilder) grow(size int) {
+	if bb.body == nil {
+		bb.body = (*blockBufs.Get().(*[]byte))[:0]
+	}
+	bb.body = slices.Grow(bb.body, size)
+}
+
+// release hands bb's body back to the pool; bb must not be used after.
+func (bb *blockBuilder) release() {
+	if bb.body != nil && cap(bb.body) <= 4<<20 {
+		b := bb.body[:0]
+		blockBufs.Put(&b)
+	}
+	bb.body = nil
+}
+
+// open starts a record: the block's bounds and terms, and its head.
+func (bb *blockBuilder) open(r *AuditRow, seq, at int64, prev string) {
+	if bb.n == 0 {
+		bb.body = append(bb.body[:0], blockFormat)
+		bb.first, bb.minAt, bb.maxAt = seq, at, at
+	}
+	bb.n++
+	bb.last, bb.minAt, bb.maxAt = seq, min(bb.minAt, at), max(bb.maxAt, at)
+	bb.terms.add(r)
+	bb.body = appendRowHead(bb.body, r, seq, at, prev)
+}
+
+// add appends a record that has its body and hash already.
+func (bb *blockBuilder) add(r AuditRow, at int64) {
+	bb.open(&r, r.Seq, at, r.PrevHash)
+	bb.body = binary.LittleEndian.AppendUint32(bb.body, uint32(len(r.Body)))
+	bb.body = appendBlockStr(append(bb.body, r.Body...), r.Hash)
+}
+
+// seal appends r as the record after head, its body sealed straight into
+// the block, and returns its hash.
+func (bb *blockBuilder) seal(r *AuditRow, at int64, head AuditHead,
+	fn func(dst []byte, seq int64, prev string) ([]byte, string, error)) (string, error) {
+	seq := head.Seq + 1
+	bb.open(r, seq, at, head.Hash)
+	start := len(bb.body)
+	out, hash, err := fn(binary.LittleEndian.AppendUint32(bb.body, 0), seq, head.Hash)
+	if err != nil {
+		return "", err
+	}
+	binary.LittleEndian.PutUint32(out[start:], uint32(len(out)-start-4))
+	bb.body = appendBlockStr(out, hash)
+	return hash, nil
+}
+
+// insert writes the block and its terms in w's transaction.
+func (bb *blockBuilder) insert(ctx context.Context, w *writer) error {
+	if bb.n == 0 {
+		return nil
+	}
+	st, err := w.stmt(ctx, sqlInsertBlock)
+	if err != nil {
+		return err
+	}
+	if _, err := st.ExecContext(ctx, w.ws, bb.first, bb.last, bb.minAt, bb.maxAt, bb.body); err != nil {
+		return err
+	}
+	terms := bb.terms.sorted()
+	args := make([]any, 0, 3*len(terms))
+	for _, t := range terms {
+		args = append(args, w.ws, t, bb.first)
+	}
+	return w.insertRows(ctx, sqlInsertTerm, 3, args)
+}
+
+// blocks runs q (which selects first_seq and body from audit_blocks) in w's
+// transaction and calls fn with each block's rows until it returns false.
+func (w *writer) blocks(ctx context.Context, q string, args []any, fn func(first int64, rows []AuditRow) bool) error {
+	rows, err := w.tx.QueryContext(ctx, w.db.rebind(q), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	return scanBlocks(rows, w.ws, fn)
+}
+
+// blockRows is the part of *sql.Rows scanBlocks reads.
+type blockRows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}
+
+// scanBlocks decodes (first_seq, body) rows of workspace ws.
+func scanBlocks(rows blockRows, ws string, fn func(first int64, rows []AuditRow) bool) error {
+	var body sql.RawBytes // decodeBlock copies what it keeps
+	for rows.Next() {
+		var first int64
+		if err := rows.Scan(&first, &body); err != nil {
+			return err
+		}
+		recs, err := decodeBlock(ws, body)
+		if err != nil {
+			return fmt.Errorf("%w (workspace %s, block at seq %d)", err, ws, first)
+		}
+		if !fn(first, recs) {
+			return nil
+		}
+	}
+	return rows.Err()
+}
+
+// EncodeAuditBlock and DecodeAuditBlock are the block body's encoding, for
+// tools (and tests) that read or repair audit_blocks directly.
+func EncodeAuditBlock(rows []AuditRow) []byte {
+	var bb blockBuilder
+	for _, r := range rows {
+		bb.add(r, micros(r.At))
+	}
+	return bb.body
+}
+
+// DecodeAuditBlock decodes a block body of workspace ws.
+func DecodeAuditBlock(ws string, body []byte) ([]AuditRow, error) { return decodeBlock(ws, body) }
