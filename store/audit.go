@@ -11,10 +11,11 @@ import (
 	"time"
 )
 
-// The audit trail's tables (migration 0002). The store keeps rows and chain
-// heads consistent under concurrency; what a record says, how it is hashed
-// and how a chain is verified belong to package audit, which hands the store
-// a Seal function to run inside the append transaction.
+// The audit trail's tables (migrations 0002 and 0004; blocks: auditblock.go).
+// The store keeps blocks and chain heads consistent under concurrency; what
+// a record says, how it is hashed and how a chain is verified belong to
+// package audit, which hands the store a Seal function to run inside the
+// append transaction.
 
 // AuditRow is one record of a workspace's audit chain as stored.
 type AuditRow struct {
@@ -267,7 +268,8 @@ func (w *writer) auditChain(ctx context.Context, all []AuditAppend, idx []int, r
 	}
 	var bb blockBuilder
 	defer bb.release()
-	bb.grow(len(idx) * 1600) // a proxy request's record is 1.2–1.5 KB
+	bb.grow(min(len(idx), maxBlockRecords) * 1600) // a proxy request's record is 1.2–1.5 KB
+	moved := false
 	for _, i := range idx {
 		if res.Skipped[i] {
 			continue
@@ -277,9 +279,14 @@ func (w *writer) auditChain(ctx context.Context, all []AuditAppend, idx []int, r
 		if err != nil {
 			return fmt.Errorf("store: seal audit record %q: %w", r.ID, err)
 		}
-		head = AuditHead{Seq: head.Seq + 1, Hash: hash}
+		head, moved = AuditHead{Seq: head.Seq + 1, Hash: hash}, true
+		if bb.n == maxBlockRecords {
+			if err := bb.insert(ctx, w); err != nil {
+				return fmt.Errorf("store: append audit records: %w", err)
+			}
+		}
 	}
-	if bb.n == 0 {
+	if !moved {
 		return nil
 	}
 	if err := bb.insert(ctx, w); err != nil {

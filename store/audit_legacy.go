@@ -12,7 +12,7 @@ import (
 // and leaves audit_records empty. It runs at every Open; with nothing to
 // move it is one read.
 func (db *DB) moveAuditRows(ctx context.Context) error {
-	const chunk = 512
+	const chunk = maxBlockRecords
 	var any int
 	switch err := db.r.QueryRowContext(ctx, `SELECT 1 FROM audit_records LIMIT 1`).Scan(&any); {
 	case errors.Is(err, sql.ErrNoRows):

@@ -25,6 +25,12 @@ import (
 
 const blockFormat = 1
 
+// maxBlockRecords bounds a block: a batch larger than this is several. A
+// block is built in memory and copied once more by the database driver, and
+// a look-up by id or a filtered list decodes whole blocks: 128 records are
+// about 190 KB.
+const maxBlockRecords = 128
+
 // errBadBlock reports a block body that does not decode.
 var errBadBlock = errors.New("store: audit block does not decode")
 
@@ -275,11 +281,13 @@ func (bb *blockBuilder) seal(r *AuditRow, at int64, head AuditHead,
 	return hash, nil
 }
 
-// insert writes the block and its terms in w's transaction.
+// insert writes the block and its terms in w's transaction, and empties bb
+// for the next block.
 func (bb *blockBuilder) insert(ctx context.Context, w *writer) error {
 	if bb.n == 0 {
 		return nil
 	}
+	defer func() { bb.n, bb.terms = 0, termSet{} }()
 	st, err := w.stmt(ctx, sqlInsertBlock)
 	if err != nil {
 		return err
