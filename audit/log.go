@@ -394,7 +394,7 @@ func (l *Log) appendOp(r *Record, mode store.AuditAppendMode) *op {
 	return sealedOp(r, mode, newSealer(r))
 }
 
-// sealedOp is appendOp with r's sealer already made.
+// sealedOp is appendOp with r's sealer already made; the op owns it.
 func sealedOp(r *Record, mode store.AuditAppendMode, s sealer) *op {
 	return &op{app: &store.AuditAppend{
 		Row: store.AuditRow{
@@ -407,7 +407,7 @@ func sealedOp(r *Record, mode store.AuditAppendMode, s sealer) *op {
 			out, hash := s.seal(dst, seq, prev)
 			return out, hash, nil
 		},
-	}}
+	}, sealed: &s}
 }
 
 // do queues o and waits for the writer's answer. ctx bounds only the wait

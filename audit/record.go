@@ -161,23 +161,31 @@ type sealer struct {
 	body   []byte
 	prevAt int // offset inside the quotes of "prev_hash"
 	seqAt  int // offset of the seq digit "0"
+	// buf is body's pooled buffer, for release once the record is
+	// committed.
+	buf *[]byte
 }
 
 func newSealer(r *Record) sealer {
 	c := *r
 	c.PrevHash, c.Seq = "", 0
-	scratch := sealScratch.Get().(*[]byte)
-	b, prevAt, seqAt := appendRecord((*scratch)[:0], &c, false)
-	// The body waits in the writer's queue: keep it at its own size, not
-	// the scratch buffer's.
-	body := append(make([]byte, 0, len(b)), b...)
-	*scratch = b
-	sealScratch.Put(scratch)
-	return sealer{body: body, prevAt: prevAt, seqAt: seqAt}
+	buf := sealScratch.Get().(*[]byte)
+	b, prevAt, seqAt := appendRecord((*buf)[:0], &c, false)
+	*buf = b
+	return sealer{body: b, prevAt: prevAt, seqAt: seqAt, buf: buf}
 }
 
-// sealScratch holds buffers a record is encoded into before it is copied
-// at its size.
+// release returns the body's buffer to the pool: the record is committed
+// (or given up) and no seal may follow.
+func (s *sealer) release() {
+	if s.buf != nil && cap(*s.buf) <= 16<<10 {
+		sealScratch.Put(s.buf)
+	}
+	s.buf, s.body = nil, nil
+}
+
+// sealScratch holds the buffers records are encoded into. A record waits
+// in the writer's queue in one, which goes back once it is committed.
 var sealScratch = sync.Pool{New: func() any { b := make([]byte, 0, recordBufSize); return &b }}
 
 // seal appends the canonical body at (seq, prev) to dst and returns it

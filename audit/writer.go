@@ -27,6 +27,8 @@ type op struct {
 	// segs are the journal segments whose lines this record settles once
 	// it is committed (journal mode only).
 	segs []uint64
+	// sealed is app's sealer, released once the writer is done with it.
+	sealed *sealer
 }
 
 // writerState is touched only by the writer goroutine (and by Open before
@@ -210,6 +212,8 @@ func (l *Log) commit(batch []*op) {
 			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		for i, o := range apps {
+			// No seal follows a write that returned, whatever it returned.
+			o.sealed.release()
 			if err == nil {
 				o.skipped = res.Skipped[i]
 				if !o.skipped {
