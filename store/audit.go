@@ -113,22 +113,20 @@ func (db *DB) auditWriteStmts() []string {
 	if db.engine == EnginePostgres {
 		head += ` FOR UPDATE`
 	}
-	return []string{
-		sqlInsertIntent + rowsPlaceholders(1, 5),
-		sqlInsertIntent + rowsPlaceholders(insertChunk, 5),
-		sqlInsertBlock,
-		sqlInsertTerm + rowsPlaceholders(1, 3),
-		sqlInsertTerm + rowsPlaceholders(insertChunk, 3),
-		sqlAdvanceHead,
-		fmt.Sprintf(sqlClearIntent, "?"),
-		head,
+	out := []string{sqlInsertBlock, sqlAdvanceHead, fmt.Sprintf(sqlClearIntent, "?"), head}
+	for n := 1; n <= maxInsertRows; n++ {
+		out = append(out, sqlInsertIntent+rowsPlaceholders(n, 5), sqlInsertTerm+rowsPlaceholders(n, 3))
 	}
+	return out
 }
 
 // prepareAuditWrites prepares the statements of auditWriteStmts on the write
 // pool, once. It runs outside any transaction: on SQLite the pool's only
 // connection is busy during one.
 func (db *DB) prepareAuditWrites(ctx context.Context) error {
+	if db.auditPrepared.Load() {
+		return nil
+	}
 	for _, q := range db.auditWriteStmts() {
 		if _, ok := db.stmts.Load("w:" + q); ok {
 			continue
@@ -141,6 +139,7 @@ func (db *DB) prepareAuditWrites(ctx context.Context) error {
 			st.Close()
 		}
 	}
+	db.auditPrepared.Store(true)
 	return nil
 }
 
@@ -154,14 +153,13 @@ func (w *writer) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 }
 
 // insertRows inserts rows of cols values each, through statements prepared
-// once: chunks of insertChunk rows, then single rows. Parsing a multi-row
-// statement of each batch's own size cost a fifth of an audit commit.
+// once, of every size up to maxInsertRows: one statement per maxInsertRows
+// rows. Parsing a multi-row statement of each batch's own size cost a fifth
+// of an audit commit on SQLite, and each statement is a round trip on
+// PostgreSQL.
 func (w *writer) insertRows(ctx context.Context, head string, cols int, args []any) error {
 	for len(args) > 0 {
-		n := min(len(args)/cols, insertChunk)
-		if n < insertChunk {
-			n = 1
-		}
+		n := min(len(args)/cols, maxInsertRows)
 		st, err := w.stmt(ctx, head+rowsPlaceholders(n, cols))
 		if err != nil {
 			return err
@@ -181,8 +179,8 @@ func (w *writer) insertRows(ctx context.Context, head string, cols int, args []a
 	return nil
 }
 
-// insertChunk is the rows of the multi-row insert statements.
-const insertChunk = 32
+// maxInsertRows bounds the rows of one multi-row insert.
+const maxInsertRows = 32
 
 // rowsPlaceholders is "(?, …), (?, …)": n rows of cols.
 func rowsPlaceholders(n, cols int) string {

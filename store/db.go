@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -46,6 +47,8 @@ type DB struct {
 	// stmts caches the hot reads (key lookup, customer resolution) prepared
 	// on r: query text -> *sql.Stmt. Parsing is a fifth of such a read on SQLite.
 	stmts sync.Map
+	// auditPrepared is set once the audit write statements are in stmts.
+	auditPrepared atomic.Bool
 }
 
 // Open connects to dsn, applies pending migrations and returns the store.
