@@ -254,8 +254,8 @@ func (w *writer) auditIntents(ctx context.Context, intents []AuditIntent) error 
 	return nil
 }
 
-// auditChain appends the records idx of all to workspace w.ws's chain, as
-// one block.
+// auditChain appends the records idx of all to workspace w.ws's chain, in
+// blocks of up to maxBlockRecords.
 func (w *writer) auditChain(ctx context.Context, all []AuditAppend, idx []int, res *AuditWriteResult) error {
 	if err := w.auditSkips(ctx, all, idx, res); err != nil {
 		return err
@@ -498,7 +498,17 @@ func (db *DB) ListAudit(ctx context.Context, ws string, f AuditFilter) ([]AuditR
 	}
 	var b strings.Builder
 	args := []any{ws}
-	b.WriteString(`SELECT first_seq, body FROM audit_blocks b WHERE workspace_id = ?`)
+	terms := f.terms()
+	if len(terms) > 0 {
+		// The first term's index drives the scan, in seq order: a rare
+		// value reads only its blocks, however many the workspace has.
+		b.WriteString(`SELECT b.first_seq, b.body FROM audit_terms t0 JOIN audit_blocks b
+			ON b.workspace_id = t0.workspace_id AND b.first_seq = t0.first_seq WHERE t0.workspace_id = ? AND t0.term = ?`)
+		args = append(args, terms[0])
+		terms = terms[1:]
+	} else {
+		b.WriteString(`SELECT b.first_seq, b.body FROM audit_blocks b WHERE b.workspace_id = ?`)
+	}
 	var after int64 // the cursor's seq: records past it in the page's order
 	if f.Cursor != "" {
 		last, err := decodeCursor(f.Cursor)
@@ -508,28 +518,28 @@ func (db *DB) ListAudit(ctx context.Context, ws string, f AuditFilter) ([]AuditR
 		}
 		after = seq
 		if f.Ascending {
-			b.WriteString(` AND last_seq > ?`)
+			b.WriteString(` AND b.last_seq > ?`)
 		} else {
-			b.WriteString(` AND first_seq < ?`)
+			b.WriteString(` AND b.first_seq < ?`)
 		}
 		args = append(args, seq)
 	}
 	if !f.From.IsZero() {
-		b.WriteString(` AND max_at >= ?`)
+		b.WriteString(` AND b.max_at >= ?`)
 		args = append(args, micros(f.From))
 	}
 	if !f.To.IsZero() {
-		b.WriteString(` AND min_at < ?`)
+		b.WriteString(` AND b.min_at < ?`)
 		args = append(args, micros(f.To))
 	}
-	for _, t := range f.terms() {
+	for _, t := range terms {
 		b.WriteString(` AND EXISTS (SELECT 1 FROM audit_terms t WHERE t.workspace_id = b.workspace_id AND t.term = ? AND t.first_seq = b.first_seq)`)
 		args = append(args, t)
 	}
 	if f.Ascending {
-		b.WriteString(` ORDER BY first_seq`)
+		b.WriteString(` ORDER BY b.first_seq`)
 	} else {
-		b.WriteString(` ORDER BY first_seq DESC`)
+		b.WriteString(` ORDER BY b.first_seq DESC`)
 	}
 	limit := f.Limit
 	switch {
