@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -611,48 +612,85 @@ func (db *DB) AuditRecord(ctx context.Context, ws, id string, from, to time.Time
 	return *found, nil
 }
 
-// ScanAudit calls fn with every record of a workspace's chain in seq order,
-// streaming, and stops at fn's first error. A record whose block says it
-// holds other seqs, times or terms than it does comes with Misfiled set.
+// ScanAudit calls fn with every record of a workspace's chain in seq order
+// and stops at fn's first error. A record whose block says it holds other
+// seqs, times or terms than it does comes with Misfiled set. It reads one
+// snapshot, scanBlocksPerRead blocks and their terms at a time, so memory
+// stays bounded however long the chain.
 func (db *DB) ScanAudit(ctx context.Context, ws string, fn func(AuditRow) error) error {
-	terms, err := db.auditTerms(ctx, ws)
-	if err != nil {
-		return err
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.engine == EnginePostgres {
+		opts.Isolation = sql.LevelRepeatableRead // one snapshot for every read below
 	}
-	rows, err := db.r.QueryContext(ctx, db.rebind(
-		`SELECT first_seq, last_seq, min_at, max_at, body FROM audit_blocks WHERE workspace_id = ? ORDER BY first_seq`), ws)
+	tx, err := db.r.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("store: scan audit: %w", err)
 	}
-	defer rows.Close()
-	var body sql.RawBytes
-	for rows.Next() {
-		var first, last, minAt, maxAt int64
-		if err := rows.Scan(&first, &last, &minAt, &maxAt, &body); err != nil {
-			return fmt.Errorf("store: scan audit: %w", err)
+	defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
+	after := int64(math.MinInt64)
+	for {
+		blocks, err := readBlocks(ctx, db, tx, ws, after)
+		if err != nil || len(blocks) == 0 {
+			return err
 		}
-		recs, err := decodeBlock(ws, body)
+		terms, err := readTerms(ctx, db, tx, ws, blocks[0].first, blocks[len(blocks)-1].first)
 		if err != nil {
-			return fmt.Errorf("%w (workspace %s, block at seq %d)", err, ws, first)
+			return err
 		}
-		misfiled := blockMisfit(first, last, minAt, maxAt, recs, terms[first])
-		for _, r := range recs {
-			r.Misfiled = misfiled
-			if err := fn(r); err != nil {
-				return err
+		for _, b := range blocks {
+			misfiled := blockMisfit(b, terms[b.first])
+			for _, r := range b.rows {
+				r.Misfiled = misfiled
+				if err := fn(r); err != nil {
+					return err
+				}
 			}
 		}
+		after = blocks[len(blocks)-1].first
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: scan audit: %w", err)
-	}
-	return nil
 }
 
-// auditTerms returns a workspace's terms by block.
-func (db *DB) auditTerms(ctx context.Context, ws string) (map[int64][]string, error) {
-	rows, err := db.r.QueryContext(ctx, db.rebind(
-		`SELECT first_seq, term FROM audit_terms WHERE workspace_id = ? ORDER BY first_seq, term`), ws)
+// scanBlocksPerRead is how many blocks ScanAudit holds at once.
+const scanBlocksPerRead = 16
+
+// storedBlock is one audit_blocks row, decoded.
+type storedBlock struct {
+	first, last, minAt, maxAt int64
+	rows                      []AuditRow
+}
+
+func readBlocks(ctx context.Context, db *DB, tx *sql.Tx, ws string, after int64) ([]storedBlock, error) {
+	rows, err := tx.QueryContext(ctx, db.rebind(`SELECT first_seq, last_seq, min_at, max_at, body FROM audit_blocks
+		WHERE workspace_id = ? AND first_seq > ? ORDER BY first_seq LIMIT ?`), ws, after, scanBlocksPerRead)
+	if err != nil {
+		return nil, fmt.Errorf("store: scan audit: %w", err)
+	}
+	defer rows.Close()
+	var (
+		out  []storedBlock
+		body sql.RawBytes
+	)
+	for rows.Next() {
+		var b storedBlock
+		if err := rows.Scan(&b.first, &b.last, &b.minAt, &b.maxAt, &body); err != nil {
+			return nil, fmt.Errorf("store: scan audit: %w", err)
+		}
+		if b.rows, err = decodeBlock(ws, body); err != nil {
+			return nil, fmt.Errorf("%w (workspace %s, block at seq %d)", err, ws, b.first)
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: scan audit: %w", err)
+	}
+	return out, nil
+}
+
+// readTerms returns the terms of the blocks from first to last, by block,
+// each list in byte order whatever the database's collation.
+func readTerms(ctx context.Context, db *DB, tx *sql.Tx, ws string, first, last int64) (map[int64][]string, error) {
+	rows, err := tx.QueryContext(ctx, db.rebind(
+		`SELECT first_seq, term FROM audit_terms WHERE workspace_id = ? AND first_seq >= ? AND first_seq <= ?`), ws, first, last)
 	if err != nil {
 		return nil, fmt.Errorf("store: audit terms: %w", err)
 	}
@@ -660,19 +698,19 @@ func (db *DB) auditTerms(ctx context.Context, ws string) (map[int64][]string, er
 	out := map[int64][]string{}
 	for rows.Next() {
 		var (
-			first int64
-			t     string
+			seq int64
+			t   string
 		)
-		if err := rows.Scan(&first, &t); err != nil {
+		if err := rows.Scan(&seq, &t); err != nil {
 			return nil, fmt.Errorf("store: audit terms: %w", err)
 		}
-		out[first] = append(out[first], t)
+		out[seq] = append(out[seq], t)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: audit terms: %w", err)
 	}
 	for _, ts := range out {
-		slices.Sort(ts) // byte order, whatever the database's collation
+		slices.Sort(ts)
 	}
 	return out, nil
 }
@@ -680,7 +718,8 @@ func (db *DB) auditTerms(ctx context.Context, ws string) (map[int64][]string, er
 // blockMisfit says how a block's row disagrees with the records it holds,
 // or "": a wrong seq range or time range or missing terms would hide
 // records from lists and look-ups.
-func blockMisfit(first, last, minAt, maxAt int64, recs []AuditRow, terms []string) string {
+func blockMisfit(b storedBlock, terms []string) string {
+	first, last, minAt, maxAt, recs := b.first, b.last, b.minAt, b.maxAt, b.rows
 	if len(recs) == 0 {
 		return fmt.Sprintf("block at seq %d holds no records", first)
 	}

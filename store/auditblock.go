@@ -10,9 +10,9 @@ import (
 	"sync"
 )
 
-// An audit block is the records one group commit appended to one
-// workspace's chain: seq first_seq through last_seq, in order, in one row of
-// audit_blocks (migration 0004). Its body is this file's encoding:
+// An audit block is records one group commit appended to one workspace's
+// chain (up to maxBlockRecords of them): seq first_seq through last_seq, in
+// order, in one row of audit_blocks (migration 0004). Its body is this file's encoding:
 //
 //	blockFormat, then per record: seq, at and status as varints; id, kind,
 //	member, customer_id, account_id, action, decision, model, provider and

@@ -23,6 +23,9 @@ CREATE TABLE audit_terms (
     first_seq    BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, term, first_seq)
 );
+-- A block's terms, for verification and pruning (appended in seq order, so
+-- a write touches only its last page).
+CREATE INDEX audit_terms_block ON audit_terms (workspace_id, first_seq);
 
 -- Records written by earlier versions stay in audit_records until the store
 -- moves them into blocks when it opens (store.DB.moveAuditRows); its indexes
