@@ -499,14 +499,15 @@ func (db *DB) ListAudit(ctx context.Context, ws string, f AuditFilter) ([]AuditR
 	}
 	var b strings.Builder
 	args := []any{ws}
-	terms := f.terms()
+	terms, seqCol := f.terms(), "b.first_seq" // the column that orders the scan
 	if len(terms) > 0 {
 		// The first term's index drives the scan, in seq order: a rare
 		// value reads only its blocks, however many the workspace has.
-		b.WriteString(`SELECT b.first_seq, b.body FROM audit_terms t0 JOIN audit_blocks b
-			ON b.workspace_id = t0.workspace_id AND b.first_seq = t0.first_seq WHERE t0.workspace_id = ? AND t0.term = ?`)
+		// (CROSS JOIN keeps SQLite's planner from driving by the blocks.)
+		b.WriteString(`SELECT b.first_seq, b.body FROM audit_terms t0 CROSS JOIN audit_blocks b
+			WHERE t0.workspace_id = ? AND t0.term = ? AND b.workspace_id = t0.workspace_id AND b.first_seq = t0.first_seq`)
 		args = append(args, terms[0])
-		terms = terms[1:]
+		terms, seqCol = terms[1:], "t0.first_seq"
 	} else {
 		b.WriteString(`SELECT b.first_seq, b.body FROM audit_blocks b WHERE b.workspace_id = ?`)
 	}
@@ -519,11 +520,14 @@ func (db *DB) ListAudit(ctx context.Context, ws string, f AuditFilter) ([]AuditR
 		}
 		after = seq
 		if f.Ascending {
-			b.WriteString(` AND b.last_seq > ?`)
+			// A block past the cursor starts at most a block's length
+			// before it: the bound lets the index skip what is behind.
+			b.WriteString(` AND b.last_seq > ? AND ` + seqCol + ` > ?`)
+			args = append(args, seq, seq-maxBlockRecords)
 		} else {
-			b.WriteString(` AND b.first_seq < ?`)
+			b.WriteString(` AND ` + seqCol + ` < ?`)
+			args = append(args, seq)
 		}
-		args = append(args, seq)
 	}
 	if !f.From.IsZero() {
 		b.WriteString(` AND b.max_at >= ?`)
@@ -538,9 +542,9 @@ func (db *DB) ListAudit(ctx context.Context, ws string, f AuditFilter) ([]AuditR
 		args = append(args, t)
 	}
 	if f.Ascending {
-		b.WriteString(` ORDER BY b.first_seq`)
+		b.WriteString(` ORDER BY ` + seqCol)
 	} else {
-		b.WriteString(` ORDER BY b.first_seq DESC`)
+		b.WriteString(` ORDER BY ` + seqCol + ` DESC`)
 	}
 	limit := f.Limit
 	switch {
@@ -585,8 +589,8 @@ func (db *DB) AuditRecord(ctx context.Context, ws, id string, from, to time.Time
 	q := `SELECT first_seq, body FROM audit_blocks WHERE workspace_id = ?`
 	args := []any{ws}
 	if !from.IsZero() && !to.IsZero() {
-		q += ` AND min_at < ? AND max_at >= ?`
-		args = append(args, micros(to), micros(from))
+		q += ` AND max_at >= ? AND min_at < ? ORDER BY max_at`
+		args = append(args, micros(from), micros(to))
 	}
 	rows, err := db.r.QueryContext(ctx, db.rebind(q), args...)
 	if err != nil {

@@ -28,7 +28,8 @@ const blockFormat = 1
 // maxBlockRecords bounds a block: a batch larger than this is several. A
 // block is built in memory and copied once more by the database driver, and
 // a look-up by id or a filtered list decodes whole blocks: 128 records are
-// about 190 KB.
+// about 190 KB. Never raise it: a list's cursor bound (ListAudit) counts on
+// no stored block holding more.
 const maxBlockRecords = 128
 
 // errBadBlock reports a block body that does not decode.

@@ -14,6 +14,10 @@ CREATE TABLE audit_blocks (
     body         BYTEA  NOT NULL,
     PRIMARY KEY (workspace_id, first_seq)
 );
+-- Look-ups by time (a record's id names the time it began): a block ends
+-- soon after the records it holds began, so scanning blocks by their last
+-- time from the record's own finds it within a few.
+CREATE INDEX audit_blocks_time ON audit_blocks (workspace_id, max_at);
 
 -- Which blocks hold a record with a filter value ("member:maya@acme.example",
 -- "customer_id:usr_2481", …), so a filtered list reads only those blocks.
