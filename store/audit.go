@@ -283,6 +283,7 @@ func (w *writer) auditChain(ctx context.Context, all []AuditAppend, idx []int, r
 			if err := bb.insert(ctx, w); err != nil {
 				return fmt.Errorf("store: append audit records: %w", err)
 			}
+			yieldCPU() // as between the statements of insertRows
 		}
 	}
 	if !moved {
