@@ -371,11 +371,9 @@ func (w *writer) recorded(ctx context.Context, all []AuditAppend, idx []int, ids
 	}
 	out := map[string]bool{}
 	err := w.blocks(ctx, `SELECT first_seq, body FROM audit_blocks WHERE workspace_id = ? AND min_at <= ? AND max_at >= ?`,
-		[]any{w.ws, hi, lo}, func(_ int64, rows []AuditRow) bool {
+		[]any{w.ws, hi, lo}, func(r *AuditRow) bool { return want[r.ID] }, func(_ int64, rows []AuditRow) bool {
 			for _, r := range rows {
-				if want[r.ID] {
-					out[r.ID] = true
-				}
+				out[r.ID] = true
 			}
 			return true
 		})
@@ -560,19 +558,17 @@ func (db *DB) ListAudit(ctx context.Context, ws string, f AuditFilter) ([]AuditR
 	}
 	defer rows.Close()
 	page := []AuditRow{}
-	err = scanBlocks(rows, ws, func(_ int64, recs []AuditRow) bool {
+	keep := func(r *AuditRow) bool {
+		if f.Cursor != "" && (f.Ascending && r.Seq <= after || !f.Ascending && r.Seq >= after) {
+			return false
+		}
+		return f.matches(r)
+	}
+	err = scanBlocks(rows, ws, keep, func(_ int64, recs []AuditRow) bool {
 		if !f.Ascending {
 			slices.Reverse(recs)
 		}
-		for i := range recs {
-			r := &recs[i]
-			if f.Cursor != "" && (f.Ascending && r.Seq <= after || !f.Ascending && r.Seq >= after) {
-				continue
-			}
-			if f.matches(r) {
-				page = append(page, *r)
-			}
-		}
+		page = append(page, recs...)
 		return len(page) <= limit
 	})
 	if err != nil {
@@ -599,14 +595,11 @@ func (db *DB) AuditRecord(ctx context.Context, ws, id string, from, to time.Time
 	}
 	defer rows.Close()
 	var found *AuditRow
-	err = scanBlocks(rows, ws, func(_ int64, recs []AuditRow) bool {
-		for i := range recs {
-			if recs[i].ID == id {
-				found = &recs[i]
-				return false
-			}
+	err = scanBlocks(rows, ws, func(r *AuditRow) bool { return r.ID == id }, func(_ int64, recs []AuditRow) bool {
+		if len(recs) > 0 {
+			found = &recs[0]
 		}
-		return true
+		return found == nil
 	})
 	if err != nil {
 		return AuditRow{}, fmt.Errorf("store: audit record: %w", err)
@@ -680,7 +673,7 @@ func readBlocks(ctx context.Context, db *DB, tx *sql.Tx, ws string, after int64)
 		if err := rows.Scan(&b.first, &b.last, &b.minAt, &b.maxAt, &body); err != nil {
 			return nil, fmt.Errorf("store: scan audit: %w", err)
 		}
-		if b.rows, err = decodeBlock(ws, body); err != nil {
+		if b.rows, err = decodeBlock(ws, body, nil); err != nil {
 			return nil, fmt.Errorf("%w (workspace %s, block at seq %d)", err, ws, b.first)
 		}
 		out = append(out, b)

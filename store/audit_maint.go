@@ -108,7 +108,7 @@ func (db *DB) PruneAudit(ctx context.Context, ws string, before time.Time,
 		last, pruned := head.Seq, head // nothing recent: prune it all
 		var tail []AuditRow
 		err = w.blocks(ctx, `SELECT first_seq, body FROM audit_blocks WHERE workspace_id = ? AND max_at >= ? ORDER BY first_seq LIMIT 1`,
-			[]any{ws, micros(before)}, func(_ int64, recs []AuditRow) bool {
+			[]any{ws, micros(before)}, nil, func(_ int64, recs []AuditRow) bool {
 				for i, r := range recs {
 					if !r.At.Before(before) {
 						last, pruned = r.Seq-1, AuditHead{Seq: r.Seq - 1}
@@ -129,7 +129,7 @@ func (db *DB) PruneAudit(ctx context.Context, ws string, before time.Time,
 		if pruned.Hash == "" {
 			// The last pruned record ends the block before.
 			err = w.blocks(ctx, `SELECT first_seq, body FROM audit_blocks WHERE workspace_id = ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT 1`,
-				[]any{ws, last}, func(_ int64, recs []AuditRow) bool {
+				[]any{ws, last}, nil, func(_ int64, recs []AuditRow) bool {
 					if r := recs[len(recs)-1]; r.Seq == last {
 						pruned.Hash = r.Hash
 					}

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"unsafe"
 )
 
 // An audit block is records one group commit appended to one workspace's
@@ -51,8 +53,11 @@ func appendBlockStr(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
-// decodeBlock returns the rows of a block of workspace ws.
-func decodeBlock(ws string, body []byte) ([]AuditRow, error) {
+// decodeBlock returns the rows of a block of workspace ws, or with keep
+// only those it keeps. keep sees each row before its strings are copied out
+// of body (they point into it), so it must not retain the row; a filtered
+// read copies nothing but what it returns.
+func decodeBlock(ws string, body []byte, keep func(*AuditRow) bool) ([]AuditRow, error) {
 	if len(body) == 0 || body[0] != blockFormat {
 		return nil, errBadBlock
 	}
@@ -62,12 +67,20 @@ func decodeBlock(ws string, body []byte) ([]AuditRow, error) {
 		r := AuditRow{WorkspaceID: ws, Seq: d.int()}
 		r.At = fromMicros(d.int())
 		r.Status = int(d.int())
-		for _, s := range [...]*string{&r.ID, &r.Kind, &r.Member, &r.CustomerID, &r.AccountID, &r.Action,
-			&r.Decision, &r.Model, &r.Provider, &r.PrevHash} {
-			*s = d.str()
+		head := [...]*string{&r.ID, &r.Kind, &r.Member, &r.CustomerID, &r.AccountID, &r.Action,
+			&r.Decision, &r.Model, &r.Provider, &r.PrevHash}
+		for _, s := range head {
+			*s = d.view(d.uvarintLen())
 		}
-		r.Body = d.body()
-		r.Hash = d.str()
+		r.Body = d.view(d.u32Len())
+		r.Hash = d.view(d.uvarintLen())
+		if d.err != nil || (keep != nil && !keep(&r)) {
+			continue
+		}
+		for _, s := range head {
+			*s = strings.Clone(*s)
+		}
+		r.Body, r.Hash = strings.Clone(r.Body), strings.Clone(r.Hash)
 		rows = append(rows, r)
 	}
 	if d.err != nil {
@@ -91,29 +104,39 @@ func (d *blockReader) int() int64 {
 	return v
 }
 
-func (d *blockReader) str() string {
+// uvarintLen reads a string's uvarint length.
+func (d *blockReader) uvarintLen() int {
 	n, k := binary.Uvarint(d.b)
-	if k <= 0 || uint64(len(d.b)-k) < n {
+	if k <= 0 || n > uint64(len(d.b)-k) {
 		d.fail()
-		return ""
+		return 0
 	}
-	s := string(d.b[k : k+int(n)])
-	d.b = d.b[k+int(n):]
-	return s
+	d.b = d.b[k:]
+	return int(n)
 }
 
-func (d *blockReader) body() string {
+// u32Len reads a body's 4-byte length.
+func (d *blockReader) u32Len() int {
 	if len(d.b) < 4 {
 		d.fail()
-		return ""
+		return 0
 	}
 	n := binary.LittleEndian.Uint32(d.b)
-	if uint64(len(d.b)-4) < uint64(n) {
+	if uint64(n) > uint64(len(d.b)-4) {
 		d.fail()
+		return 0
+	}
+	d.b = d.b[4:]
+	return int(n)
+}
+
+// view returns the next n bytes as a string that shares their memory.
+func (d *blockReader) view(n int) string {
+	if n == 0 || d.err != nil {
 		return ""
 	}
-	s := string(d.b[4 : 4+n])
-	d.b = d.b[4+n:]
+	s := unsafe.String(&d.b[0], n)
+	d.b = d.b[n:]
 	return s
 }
 
@@ -305,14 +328,16 @@ func (bb *blockBuilder) insert(ctx context.Context, w *writer) error {
 }
 
 // blocks runs q (which selects first_seq and body from audit_blocks) in w's
-// transaction and calls fn with each block's rows until it returns false.
-func (w *writer) blocks(ctx context.Context, q string, args []any, fn func(first int64, rows []AuditRow) bool) error {
+// transaction and calls fn with each block's rows (those keep keeps, see
+// decodeBlock) until it returns false.
+func (w *writer) blocks(ctx context.Context, q string, args []any, keep func(*AuditRow) bool,
+	fn func(first int64, rows []AuditRow) bool) error {
 	rows, err := w.tx.QueryContext(ctx, w.db.rebind(q), args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	return scanBlocks(rows, w.ws, fn)
+	return scanBlocks(rows, w.ws, keep, fn)
 }
 
 // blockRows is the part of *sql.Rows scanBlocks reads.
@@ -323,14 +348,14 @@ type blockRows interface {
 }
 
 // scanBlocks decodes (first_seq, body) rows of workspace ws.
-func scanBlocks(rows blockRows, ws string, fn func(first int64, rows []AuditRow) bool) error {
+func scanBlocks(rows blockRows, ws string, keep func(*AuditRow) bool, fn func(first int64, rows []AuditRow) bool) error {
 	var body sql.RawBytes // decodeBlock copies what it keeps
 	for rows.Next() {
 		var first int64
 		if err := rows.Scan(&first, &body); err != nil {
 			return err
 		}
-		recs, err := decodeBlock(ws, body)
+		recs, err := decodeBlock(ws, body, keep)
 		if err != nil {
 			return fmt.Errorf("%w (workspace %s, block at seq %d)", err, ws, first)
 		}
@@ -352,4 +377,4 @@ func EncodeAuditBlock(rows []AuditRow) []byte {
 }
 
 // DecodeAuditBlock decodes a block body of workspace ws.
-func DecodeAuditBlock(ws string, body []byte) ([]AuditRow, error) { return decodeBlock(ws, body) }
+func DecodeAuditBlock(ws string, body []byte) ([]AuditRow, error) { return decodeBlock(ws, body, nil) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -191,4 +192,59 @@ func (f *fixture) seed(ctx context.Context, customers, accounts int) error {
 		}
 	}
 	return nil
+}
+
+// BenchmarkAuditRead reads a chain of 100k records (10k with -short),
+// written in batches of 300 as under load: a look-up by id with its time,
+// as the audit package makes one, and the newest page of 50 records of one
+// customer among 1000.
+func BenchmarkAuditRead(b *testing.B) {
+	for _, e := range storetest.Engines() {
+		b.Run(e.Name, func(b *testing.B) {
+			db := storetest.OpenDSN(b, e.DSN(b))
+			ctx := context.Background()
+			n := 100_000
+			if testing.Short() {
+				n = 10_000
+			}
+			t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+			at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Millisecond) }
+			body := strings.Repeat("x", 1200)
+			for start := 0; start < n; start += 300 {
+				var w store.AuditWrite
+				for i := start; i < min(n, start+300); i++ {
+					w.Appends = append(w.Appends, store.AuditAppend{
+						Row: store.AuditRow{WorkspaceID: "acme", ID: fmt.Sprintf("aud_%07d", i), Kind: "ai.use", At: at(i),
+							Member: fmt.Sprintf("m%d@x", i%20), CustomerID: fmt.Sprintf("usr_%d", i%1000), Decision: "allow", Status: 200},
+						Seal: func(dst []byte, seq int64, prev string) ([]byte, string, error) {
+							return append(dst, body...), fmt.Sprintf("%064d", seq), nil
+						},
+					})
+				}
+				if _, err := db.WriteAudit(ctx, w); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Run("get", func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					k := (i * 7919) % n
+					i++
+					if _, err := db.AuditRecord(ctx, "acme", fmt.Sprintf("aud_%07d", k), at(k), at(k).Add(time.Millisecond)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("list-customer", func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					rows, _, err := db.ListAudit(ctx, "acme", store.AuditFilter{CustomerID: fmt.Sprintf("usr_%d", i%1000), Limit: 50})
+					i++
+					if err != nil || len(rows) != min(50, n/1000) {
+						b.Fatalf("%d rows, %v", len(rows), err)
+					}
+				}
+			})
+		})
+	}
 }
