@@ -297,7 +297,6 @@ func appendRecord(b []byte, r *Record, withHash bool) ([]byte, int, int) {
 	return append(b, '}'), prevAt, seqAt
 }
 
-
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 // appendTime writes t as a quoted timeLayout string. It is on every
