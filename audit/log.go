@@ -304,8 +304,8 @@ func (l *Log) BeginAsync(ctx context.Context, r Record) (id string, wait func() 
 // Finish appends the use's outcome to its workspace's chain and clears its
 // intent, returning once that is durable. r's ID, Workspace and Time come
 // from Begin: a use's record carries the time it began, which its id names
-// too (the store finds records by it). It records even when ctx is cancelled: a client
-// that left is an outcome too.
+// too (the store finds records by it). It records even when ctx is
+// cancelled: a client that left is an outcome too.
 func (l *Log) Finish(ctx context.Context, id string, r Record) error {
 	// Taking the use out of pending in the lookup makes a second Finish of
 	// the same use fail instead of chaining the id twice; a failure below
