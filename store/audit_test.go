@@ -331,6 +331,26 @@ func TestAuditBlocks(t *testing.T) {
 		if len(rows) != 20 || rows[0].ID != "r297" || rows[19].ID != "r107" {
 			t.Errorf("usr_7 from 100 s: %d records, first %+v", len(rows), rows[0])
 		}
+		// Two terms and a cursor, newest first, across the blocks.
+		var seqs []int64
+		f = store.AuditFilter{CustomerID: "usr_3", Decision: "allow", Member: "m@x", Limit: 7}
+		for {
+			rows, next, err := db.ListAudit(ctx, "acme", f)
+			must(t, err)
+			for _, r := range rows {
+				seqs = append(seqs, r.Seq)
+			}
+			if next == "" {
+				break
+			}
+			f.Cursor = next
+		}
+		if len(seqs) != 30 || seqs[0] != 294 || seqs[29] != 4 {
+			t.Errorf("usr_3, allowed, by m@x: %d records %v", len(seqs), seqs)
+		}
+		if rows, _, err := db.ListAudit(ctx, "acme", store.AuditFilter{CustomerID: "usr_3", Decision: "deny"}); err != nil || len(rows) != 0 {
+			t.Errorf("usr_3 denied: %d records, %v", len(rows), err)
+		}
 		got, err := db.AuditRecord(ctx, "acme", "r200", t0.Add(200*time.Second), t0.Add(201*time.Second))
 		if err != nil || got.Seq != 201 {
 			t.Errorf("AuditRecord(r200) = %+v, %v", got, err)
