@@ -21,6 +21,13 @@ func (db *DB) moveAuditRows(ctx context.Context) error {
 		return fmt.Errorf("store: look for audit records to move: %w", err)
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if db.engine == EnginePostgres {
+			// Replicas starting together must not both move the same rows;
+			// the second finds none left once it has the lock.
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7262292)"); err != nil {
+				return fmt.Errorf("store: move audit records into blocks: %w", err)
+			}
+		}
 		for {
 			rows, err := readLegacyAudit(ctx, db, tx, chunk)
 			if err != nil || len(rows) == 0 {

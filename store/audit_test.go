@@ -376,3 +376,38 @@ func TestAuditBlocks(t *testing.T) {
 		}
 	})
 }
+
+// TestMoveAuditRowsTwice opens one database from two processes at once:
+// the rows move once, and both opens succeed.
+func TestMoveAuditRowsTwice(t *testing.T) {
+	storetest.ForEachDSN(t, func(t *testing.T, dsn string) {
+		ctx := t.Context()
+		db := storetest.OpenDSN(t, dsn)
+		for seq := 1; seq <= 300; seq++ {
+			must(t, store.Exec(ctx, db, `INSERT INTO audit_records (workspace_id, seq, id, kind, at, body, prev_hash, hash)
+				VALUES ('acme', ?, ?, 'ai.use', ?, '{}', ?, ?)`, seq, fmt.Sprintf("r%d", seq), t0.UnixMicro(),
+				fmt.Sprintf("h%d", seq-1), fmt.Sprintf("h%d", seq)))
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 2)
+		for range 2 {
+			wg.Go(func() {
+				d, err := store.Open(ctx, dsn)
+				if err == nil {
+					err = d.Close()
+				}
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			must(t, err)
+		}
+		n := 0
+		must(t, db.ScanAudit(ctx, "acme", func(store.AuditRow) error { n++; return nil }))
+		if n != 300 {
+			t.Errorf("%d records after two opens moved them, want 300", n)
+		}
+	})
+}
