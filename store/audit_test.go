@@ -111,18 +111,7 @@ func TestListAudit(t *testing.T) {
 			})
 		}
 		t.Run("pages", func(t *testing.T) {
-			var all []store.AuditRow
-			f := store.AuditFilter{Limit: 2}
-			for {
-				rows, next, err := db.ListAudit(ctx, "acme", f)
-				must(t, err)
-				all = append(all, rows...)
-				if next == "" {
-					break
-				}
-				f.Cursor = next
-			}
-			if got := ids(all); got != "[r4 r3 r2 r1 r0]" {
+			if got := ids(listAll(t, db, store.AuditFilter{Limit: 2})); got != "[r4 r3 r2 r1 r0]" {
 				t.Errorf("pages gave %s", got)
 			}
 		})
@@ -310,19 +299,7 @@ func TestAuditBlocks(t *testing.T) {
 		}
 		_, err := db.WriteAudit(ctx, w)
 		must(t, err)
-		var all []int64
-		f := store.AuditFilter{Limit: 70, Ascending: true}
-		for {
-			rows, next, err := db.ListAudit(ctx, "acme", f)
-			must(t, err)
-			for _, r := range rows {
-				all = append(all, r.Seq)
-			}
-			if next == "" {
-				break
-			}
-			f.Cursor = next
-		}
+		all := seqsOf(listAll(t, db, store.AuditFilter{Limit: 70, Ascending: true}))
 		if len(all) != 300 || all[0] != 1 || all[299] != 300 {
 			t.Fatalf("paged through %d records (%v…)", len(all), all[:min(len(all), 3)])
 		}
@@ -332,19 +309,7 @@ func TestAuditBlocks(t *testing.T) {
 			t.Errorf("usr_7 from 100 s: %d records, first %+v", len(rows), rows[0])
 		}
 		// Two terms and a cursor, newest first, across the blocks.
-		var seqs []int64
-		f = store.AuditFilter{CustomerID: "usr_3", Decision: "allow", Member: "m@x", Limit: 7}
-		for {
-			rows, next, err := db.ListAudit(ctx, "acme", f)
-			must(t, err)
-			for _, r := range rows {
-				seqs = append(seqs, r.Seq)
-			}
-			if next == "" {
-				break
-			}
-			f.Cursor = next
-		}
+		seqs := seqsOf(listAll(t, db, store.AuditFilter{CustomerID: "usr_3", Decision: "allow", Member: "m@x", Limit: 7}))
 		if len(seqs) != 30 || seqs[0] != 294 || seqs[29] != 4 {
 			t.Errorf("usr_3, allowed, by m@x: %d records %v", len(seqs), seqs)
 		}
@@ -410,4 +375,27 @@ func TestMoveAuditRowsTwice(t *testing.T) {
 			t.Errorf("%d records after two opens moved them, want 300", n)
 		}
 	})
+}
+
+// listAll pages through acme's records under f, following each cursor.
+func listAll(t *testing.T, db *store.DB, f store.AuditFilter) []store.AuditRow {
+	t.Helper()
+	var all []store.AuditRow
+	for {
+		rows, next, err := db.ListAudit(t.Context(), "acme", f)
+		must(t, err)
+		all = append(all, rows...)
+		if next == "" {
+			return all
+		}
+		f.Cursor = next
+	}
+}
+
+func seqsOf(rows []store.AuditRow) []int64 {
+	out := make([]int64, len(rows))
+	for i, r := range rows {
+		out[i] = r.Seq
+	}
+	return out
 }

@@ -149,7 +149,8 @@ func (d *blockReader) fail() {
 	d.b = nil
 }
 
-// auditTerm is one filterable column: its name in a term and its value.
+// auditTermCols are the filterable columns: each one's name in a term and
+// its value. AuditFilter.want lists a filter's values in the same order.
 var auditTermCols = [...]struct {
 	name string
 	get  func(*AuditRow) string
@@ -205,15 +206,17 @@ func (t *termSet) sorted() []string {
 	return t.terms
 }
 
-// filterTerms lists the terms a record must have to match f.
+// want is f's value for each of auditTermCols, in their order ("": any).
+func (f *AuditFilter) want() [len(auditTermCols)]string {
+	return [...]string{f.Kind, f.Member, f.CustomerID, f.AccountID, f.Action, f.Decision, f.Model, f.Provider}
+}
+
+// terms lists the terms a record must have to match f.
 func (f *AuditFilter) terms() []string {
 	var out []string
-	for _, c := range [...]struct{ col, v string }{
-		{"kind", f.Kind}, {"member", f.Member}, {"customer_id", f.CustomerID}, {"account_id", f.AccountID},
-		{"action", f.Action}, {"decision", f.Decision}, {"model", f.Model}, {"provider", f.Provider},
-	} {
-		if c.v != "" {
-			out = append(out, term(c.col, c.v))
+	for c, v := range f.want() {
+		if v != "" {
+			out = append(out, term(auditTermCols[c].name, v))
 		}
 	}
 	return out
@@ -224,11 +227,8 @@ func (f *AuditFilter) matches(r *AuditRow) bool {
 	if (!f.From.IsZero() && r.At.Before(f.From)) || (!f.To.IsZero() && !r.At.Before(f.To)) {
 		return false
 	}
-	for _, c := range [...]struct{ got, want string }{
-		{r.Kind, f.Kind}, {r.Member, f.Member}, {r.CustomerID, f.CustomerID}, {r.AccountID, f.AccountID},
-		{r.Action, f.Action}, {r.Decision, f.Decision}, {r.Model, f.Model}, {r.Provider, f.Provider},
-	} {
-		if c.want != "" && c.got != c.want {
+	for c, v := range f.want() {
+		if v != "" && auditTermCols[c].get(r) != v {
 			return false
 		}
 	}
@@ -342,15 +342,8 @@ func (w *writer) blocks(ctx context.Context, q string, args []any, keep func(*Au
 	return scanBlocks(rows, w.ws, keep, fn)
 }
 
-// blockRows is the part of *sql.Rows scanBlocks reads.
-type blockRows interface {
-	Next() bool
-	Scan(...any) error
-	Err() error
-}
-
 // scanBlocks decodes (first_seq, body) rows of workspace ws.
-func scanBlocks(rows blockRows, ws string, keep func(*AuditRow) bool, fn func(first int64, rows []AuditRow) bool) error {
+func scanBlocks(rows *sql.Rows, ws string, keep func(*AuditRow) bool, fn func(first int64, rows []AuditRow) bool) error {
 	var body sql.RawBytes // decodeBlock copies what it keeps
 	for rows.Next() {
 		var first int64
