@@ -15,6 +15,7 @@ import (
 	"github.com/crisphq/crisp/identity"
 	"github.com/crisphq/crisp/providers/providertest"
 	"github.com/crisphq/crisp/server/servertest"
+	"github.com/crisphq/crisp/store"
 )
 
 // The example workspace's hidden values, in the forms people write them.
@@ -177,14 +178,51 @@ func checkAuditClean(t *testing.T, crisp *servertest.Crisp) {
 			for i := range vals {
 				ptrs[i] = &vals[i]
 			}
-			rows.Scan(ptrs...)
-			row := auditNoise.ReplaceAllString(fmt.Sprintln(vals...), "#")
-			if m := leaked([]byte(row)); m != "" {
-				t.Fatalf("audit table %s holds %q: %s", table, m, row)
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			ws := ""
+			for i, c := range cols {
+				if c == "workspace_id" {
+					ws = fmt.Sprintf("%s", vals[i])
+				}
+			}
+			for i, v := range vals {
+				for _, text := range auditTexts(t, table, cols[i], ws, v) {
+					text = auditNoise.ReplaceAllString(text, "#")
+					if m := leaked([]byte(text)); m != "" {
+						t.Fatalf("audit table %s column %s holds %q: %.300s", table, cols[i], m, text)
+					}
+				}
 			}
 		}
 		rows.Close()
 	}
+}
+
+// auditTexts is what a stored audit value says, as text. A block's body is
+// the store's binary encoding of its records, so it is decoded and each
+// record's fields are read; printing its bytes would show decimal numbers,
+// whose runs ("48 250") mean nothing.
+func auditTexts(t *testing.T, table, col, ws string, v any) []string {
+	t.Helper()
+	b, ok := v.([]byte)
+	if !ok {
+		return []string{fmt.Sprint(v)}
+	}
+	if table != "audit_blocks" || col != "body" {
+		return []string{string(b)}
+	}
+	recs, err := store.DecodeAuditBlock(ws, b)
+	if err != nil {
+		t.Fatalf("audit block: %v", err)
+	}
+	var texts []string
+	for _, r := range recs {
+		texts = append(texts, fmt.Sprintln(r.ID, r.Kind, r.Member, r.CustomerID, r.AccountID, r.Action,
+			r.Decision, r.Model, r.Provider, r.Body, r.PrevHash, r.Hash))
+	}
+	return texts
 }
 
 const leakyAnswer = "Dana's revenue is $48,250.00 a year, call (415) 555-0199 or write to dana@acme.example."
