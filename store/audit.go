@@ -277,7 +277,7 @@ func (w *writer) auditChain(ctx context.Context, all []AuditAppend, idx []int, r
 			return fmt.Errorf("store: seal audit record %q: %w", r.ID, err)
 		}
 		head, moved = AuditHead{Seq: head.Seq + 1, Hash: hash}, true
-		if bb.n == maxBlockRecords {
+		if bb.full() {
 			if err := bb.insert(ctx, w); err != nil {
 				return fmt.Errorf("store: append audit records: %w", err)
 			}

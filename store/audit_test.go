@@ -3,6 +3,8 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -398,4 +400,62 @@ func seqsOf(rows []store.AuditRow) []int64 {
 		out[i] = r.Seq
 	}
 	return out
+}
+
+// TestAuditBlockPacking: blocks are stored packed, close at 128 records or
+// about a mebibyte of records, and blocks stored unpacked still read.
+func TestAuditBlockPacking(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		filler := strings.Repeat(`"context_fields":["account.plan","account.seats"],`, 25) // ~1.3 KB, like a proxy record
+		big := strings.Repeat("0123456789abcdef", 400<<10/16)
+		var w store.AuditWrite
+		for i := range 205 {
+			a := app("acme", fmt.Sprintf("r%d", i), store.AuditPlain, t0.Add(time.Duration(i)*time.Millisecond))
+			pad := filler
+			if i >= 200 {
+				pad = big
+			}
+			a.Seal = func(dst []byte, seq int64, prev string) ([]byte, string, error) {
+				return fmt.Appendf(dst, `{%s"seq":%d,"prev":%q}`, pad, seq, prev), fmt.Sprintf("h%d", seq), nil
+			}
+			w.Appends = append(w.Appends, a)
+		}
+		_, err := db.WriteAudit(ctx, w)
+		must(t, err)
+		sizes, counts, err := store.AuditBlockSizes(ctx, db, "acme")
+		must(t, err)
+		// The second block takes 72 small records and the first three 400 KB
+		// ones, which bring it past a mebibyte; the last two make a third.
+		if !reflect.DeepEqual(counts, []int{128, 75, 2}) {
+			t.Fatalf("blocks of %v records, want 128, 75 and 2", counts)
+		}
+		if raw := 128 * (len(filler) + 100); sizes[0] > raw/4 {
+			t.Errorf("a block of 128 records is %d bytes stored, over a quarter of its %d", sizes[0], raw)
+		}
+		n := 0
+		must(t, db.ScanAudit(ctx, "acme", func(r store.AuditRow) error {
+			n++
+			if r.Seq != int64(n) || r.Misfiled != "" || !strings.Contains(r.Body, fmt.Sprintf(`"seq":%d,`, n)) {
+				return fmt.Errorf("record %d: seq %d misfiled %q body %.40q…", n, r.Seq, r.Misfiled, r.Body)
+			}
+			return nil
+		}))
+		if n != 205 {
+			t.Errorf("scanned %d records, want 205", n)
+		}
+
+		// A block as stored before packing.
+		old := []store.AuditRow{
+			{Seq: 1, ID: "o1", Kind: "ai.use", At: t0, Member: "m@x", Status: 200, Hash: "h1", Body: `{"seq":1}`},
+			{Seq: 2, ID: "o2", Kind: "ai.use", At: t0.Add(time.Second), Member: "m@x", Status: 200, PrevHash: "h1", Hash: "h2", Body: `{"seq":2}`},
+		}
+		must(t, store.Exec(ctx, db, `INSERT INTO audit_blocks (workspace_id, first_seq, last_seq, min_at, max_at, body) VALUES (?, 1, 2, ?, ?, ?)`,
+			"initech", t0.UnixMicro(), t0.Add(time.Second).UnixMicro(), store.EncodeAuditBlockUnpacked(old)))
+		rows, _, err := db.ListAudit(ctx, "initech", store.AuditFilter{Ascending: true})
+		must(t, err)
+		if len(rows) != 2 || rows[0].ID != "o1" || rows[1].Body != `{"seq":2}` || rows[1].PrevHash != "h1" {
+			t.Errorf("unpacked block reads as %+v", rows)
+		}
+	})
 }

@@ -46,3 +46,35 @@ func Exec(ctx context.Context, db *DB, q string, args ...any) error {
 	_, err := db.w.ExecContext(ctx, db.rebind(q), args...)
 	return err
 }
+
+// EncodeAuditBlockUnpacked encodes rows as blocks were stored before they
+// were packed (blockFormat), which must still read.
+func EncodeAuditBlockUnpacked(rows []AuditRow) []byte {
+	var bb blockBuilder
+	for _, r := range rows {
+		bb.add(r, micros(r.At))
+	}
+	if bb.n == 0 {
+		return []byte{blockFormat}
+	}
+	return bb.body
+}
+
+// AuditBlockSizes lists the stored size and record count of a workspace's
+// blocks, in seq order.
+func AuditBlockSizes(ctx context.Context, db *DB, ws string) (sizes, counts []int, err error) {
+	rows, err := db.r.QueryContext(ctx, db.rebind(
+		`SELECT LENGTH(body), last_seq - first_seq + 1 FROM audit_blocks WHERE workspace_id = ? ORDER BY first_seq`), ws)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s, c int
+		if err := rows.Scan(&s, &c); err != nil {
+			return nil, nil, err
+		}
+		sizes, counts = append(sizes, s), append(counts, c)
+	}
+	return sizes, counts, rows.Err()
+}

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"bytes"
 	"errors"
 	"reflect"
 	"strings"
@@ -75,13 +74,15 @@ func FuzzDecodeAuditBlock(f *testing.F) {
 	f.Add([]byte{1})
 	f.Add([]byte{})
 	f.Add([]byte{2, 14})
+	f.Add(store.EncodeAuditBlockUnpacked(rows))
+	f.Add([]byte{2, 0xff, 0xff, 0xff, 0x7f, 0}) // claims 256 MiB
 	f.Fuzz(func(t *testing.T, body []byte) {
 		got, err := store.DecodeAuditBlock("acme", body)
 		if err != nil {
 			return
 		}
 		if len(got) == 0 {
-			if !bytes.Equal(body, []byte{1}) {
+			if body[0] == 1 && len(body) > 1 { // an unpacked block with bytes holds records (a packed one may unpack to none)
 				t.Fatalf("decoded no rows from %x", body)
 			}
 			return
