@@ -9,3 +9,5 @@ import "os"
 func lockFile(*os.File) error { return errJournalBusy }
 
 func unlockFile(*os.File) error { return nil }
+
+func renameFile(from, to string) error { return os.Rename(from, to) }

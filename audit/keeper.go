@@ -143,7 +143,7 @@ func (j *journal) drop(doomed []uint64) error {
 		if open && len(j.keeper.free) < maxFree {
 			j.keeper.named++
 			k.path = filepath.Join(j.dir, fmt.Sprintf("%s%d", freePrefix, j.keeper.named))
-			if err := os.Rename(j.path(s), k.path); err == nil {
+			if err := renameFile(j.path(s), k.path); err == nil {
 				j.keeper.free = append(j.keeper.free, k)
 				continue
 			}
@@ -166,7 +166,7 @@ func (j *journal) makeSpare(next uint64) segment {
 		k := j.keeper.free[n-1]
 		j.keeper.free = j.keeper.free[:n-1]
 		if err := k.seg.reset(k.used); err == nil {
-			if err = os.Rename(k.path, j.path(next)); err == nil {
+			if err = renameFile(k.path, j.path(next)); err == nil {
 				return k.seg
 			}
 		}
