@@ -43,7 +43,7 @@ type Config struct {
 	// Retention prunes records older than this (e.g. 2160h for 90 days),
 	// keeping the rest verifiable. Default 0: keep forever.
 	Retention time.Duration `yaml:"retention"`
-	// MaxBatch bounds one group commit. Default 512.
+	// MaxBatch bounds one group commit. Default 1024.
 	MaxBatch int `yaml:"max_batch"`
 	// MaxDelay is how long a commit waits to gather more records. Default
 	// 0: commit as soon as the writer is free (batches form under load).
@@ -105,7 +105,7 @@ func (c *Config) ApplyDefaults() {
 		c.CheckpointInterval = time.Minute
 	}
 	if c.MaxBatch == 0 {
-		c.MaxBatch = 512
+		c.MaxBatch = 1024
 	}
 	if c.QueueSize == 0 {
 		c.QueueSize = 8192

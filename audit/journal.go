@@ -156,13 +156,15 @@ func (j *journal) path(seg uint64) string {
 }
 
 // write appends one line and returns the segment it went to, which the
-// caller releases once the line no longer matters. The line is durable
-// against a crash of this process when write returns nil.
-func (j *journal) write(op byte, rec []byte) (uint64, error) {
+// caller releases once the line no longer matters, and rec's copy in the
+// segment's mapping (nil when it is not mapped), which stays as written
+// until then. The line is durable against a crash of this process when
+// write returns nil.
+func (j *journal) write(op byte, rec []byte) (uint64, []byte, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.err != nil {
-		return 0, j.err
+		return 0, nil, j.err
 	}
 	n := int64(len(rec)) + 3
 	// rotate may wait for the keeper, letting other writers in: one of them
@@ -170,7 +172,7 @@ func (j *journal) write(op byte, rec []byte) (uint64, error) {
 	for j.cur == nil || j.size+n > j.cur.capacity() {
 		if err := j.rotate(n); err != nil {
 			j.err = err
-			return 0, err
+			return 0, nil, err
 		}
 	}
 	j.buf = append(append(append(j.buf[:0], op, ' '), rec...), '\n')
@@ -178,14 +180,15 @@ func (j *journal) write(op byte, rec []byte) (uint64, error) {
 		// A short write leaves a torn last line, which replay ignores: its
 		// use was never acknowledged. Nothing after it can be trusted.
 		j.err = fmt.Errorf("audit journal: %w", err)
-		return 0, j.err
+		return 0, nil, j.err
 	}
+	line := j.cur.view(j.size+2, int64(len(rec)))
 	j.size += n
 	j.refs[j.seg]++
 	if cap(j.buf) > 64<<10 {
 		j.buf = nil // one huge record must not pin its buffer
 	}
-	return j.seg, nil
+	return j.seg, line, nil
 }
 
 // rotate starts the next segment, with room for at least need bytes: the

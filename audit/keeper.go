@@ -119,13 +119,14 @@ func (j *journal) deliver(spare segment) {
 	j.made.Broadcast()
 }
 
-// retire closes segments no longer written to, except full-size reusable
-// ones, which stay open until settled: their files may be reused. (reset(0)
-// changes nothing, and fails for a segment that cannot be reused.)
+// retire closes segments no longer written to, except mapped ones, which
+// stay open until settled: the writer seals queued records from their
+// mapping (chainJournaled), and full-size ones' files may be reused.
+// (reset(0) changes nothing, and fails for a segment that is not mapped.)
 func (j *journal) retire(ret []retired) error {
 	var errs []error
 	for _, r := range ret {
-		if r.seg.capacity() == j.maxSize && r.seg.reset(0) == nil {
+		if r.seg.reset(0) == nil {
 			j.keeper.left[r.num] = kept{seg: r.seg, used: r.size}
 			continue
 		}
@@ -140,7 +141,7 @@ func (j *journal) drop(doomed []uint64) error {
 	for _, s := range doomed {
 		k, open := j.keeper.left[s]
 		delete(j.keeper.left, s)
-		if open && len(j.keeper.free) < maxFree {
+		if open && len(j.keeper.free) < maxFree && k.seg.capacity() == j.maxSize {
 			j.keeper.named++
 			k.path = filepath.Join(j.dir, fmt.Sprintf("%s%d", freePrefix, j.keeper.named))
 			if err := renameFile(j.path(s), k.path); err == nil {

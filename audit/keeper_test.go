@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/crisphq/crisp/store"
 )
 
 // waitKeeper waits until j's keeper has nothing left to do and ready
@@ -54,7 +56,7 @@ func TestJournalSpare(t *testing.T) {
 	var want []string
 	write := func(i, n int) uint64 {
 		t.Helper()
-		seg, err := j.write(journalAppend, line(i, n))
+		seg, _, err := j.write(journalAppend, line(i, n))
 		must(t, err)
 		want = append(want, fmt.Sprintf("aud_%03d", i))
 		return seg
@@ -126,7 +128,7 @@ func TestJournalReuse(t *testing.T) {
 	writeUntil := func(seg uint64) {
 		t.Helper()
 		for {
-			s, err := j.write(journalAppend, line(i))
+			s, _, err := j.write(journalAppend, line(i))
 			must(t, err)
 			if s == seg {
 				lines[s] = append(lines[s], fmt.Sprintf("aud_%04d", i))
@@ -197,7 +199,7 @@ func TestJournalConcurrentRotation(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 300 {
-				seg, err := j.write(journalAppend, line)
+				seg, _, err := j.write(journalAppend, line)
 				if err != nil {
 					t.Error(err)
 					return
@@ -221,4 +223,47 @@ func TestJournalConcurrentRotation(t *testing.T) {
 		t.Errorf("segments left once all is settled: %v, want the current one and the spare", got)
 	}
 	must(t, j.unlock())
+}
+
+// TestJournalSealsFromMapping: queued records are sealed from the journal's
+// mapping, so every segment that holds one, including one made larger than
+// a segment for a huge record, stays mapped until the record is committed,
+// however many segments were left since.
+func TestJournalSealsFromMapping(t *testing.T) {
+	forEach(t, func(t *testing.T, db *store.DB, dsn string) {
+		ctx := t.Context()
+		opts := journalOptions(t)
+		opts.JournalSegmentSize = 4 << 10
+		opts.JournalDelay = time.Hour // nothing is committed before Sync
+		l := openLog(t, db, opts)
+		huge := denial("acme", "huge@x")
+		huge.Target = strings.Repeat("t", 3*int(opts.JournalSegmentSize))
+		var ids []string
+		for i := range 12 {
+			r := denial("acme", fmt.Sprintf("m%d@x", i))
+			if i == 4 {
+				r = huge
+			}
+			id, err := l.Append(ctx, r)
+			must(t, err)
+			ids = append(ids, id)
+		}
+		if cur := currentSegment(l); cur < 4 {
+			t.Fatalf("12 records reached segment %d only", cur)
+		}
+		// The keeper has retired every segment left before the commit.
+		waitKeeper(t, l.j, func() bool { return len(l.j.retired) == 0 })
+		must(t, l.Sync(ctx))
+		wantChain(t, l, "acme", 12)
+		for i, id := range ids {
+			r := wantRecord(t, l, "acme", id, 403, "policy_denied")
+			if want := fmt.Sprintf("m%d@x", i); i != 4 && r.Member != want {
+				t.Errorf("record %d: member %q, want %q", i, r.Member, want)
+			}
+			if i == 4 && r.Target != huge.Target {
+				t.Errorf("the huge record's target is %d bytes, want %d", len(r.Target), len(huge.Target))
+			}
+		}
+		must(t, l.Close())
+	})
 }

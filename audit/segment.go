@@ -13,10 +13,13 @@ import (
 // written read as empty again, keeping it open to be reused (see
 // keeper.go), and fails where that cannot be done. prefault does ahead, off
 // the request path, what the first append to each page would otherwise pay
-// for.
+// for. view returns n bytes appended at off, still in the segment's
+// mapping (valid until the segment is reset or closed), or nil for a
+// segment that is not mapped.
 type segment interface {
 	capacity() int64
 	append(off int64, p []byte) error
+	view(off, n int64) []byte
 	close(size int64) error
 	reset(used int64) error
 	prefault()
@@ -44,6 +47,8 @@ func (s *fileSegment) append(_ int64, p []byte) error {
 }
 
 func (s *fileSegment) prefault() {}
+
+func (s *fileSegment) view(int64, int64) []byte { return nil }
 
 // reset fails: a written file is only as long as its lines, so there is
 // nothing to reuse.

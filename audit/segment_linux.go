@@ -63,6 +63,8 @@ func (s *mapSegment) append(off int64, p []byte) error {
 	return nil
 }
 
+func (s *mapSegment) view(off, n int64) []byte { return s.mem[off : off+n : off+n] }
+
 // prefault writes a zero to each page (the file reads as zeros already), so
 // that the page faults of a first store, allocation of the page and its
 // block, are taken here and not by a request.
