@@ -94,7 +94,7 @@ func decodeBlock(ws string, body []byte, keep func(*AuditRow) bool) ([]AuditRow,
 		if err != nil {
 			return nil, err
 		}
-		defer blockBufs.Put(buf)
+		defer putBlockBuf(*buf)
 		d.b = *buf
 	default:
 		return nil, errBadBlock
@@ -136,7 +136,7 @@ func unpackBlock(packed []byte) (*[]byte, error) {
 	buf := blockBufs.Get().(*[]byte)
 	out, err := s2.Decode(slices.Grow((*buf)[:0], n)[:n], packed)
 	if err != nil {
-		blockBufs.Put(buf)
+		putBlockBuf(*buf)
 		return nil, errBadBlock
 	}
 	*buf = out
@@ -316,14 +316,19 @@ func (bb *blockBuilder) grow(size int) {
 	bb.body = slices.Grow(bb.body, size)
 }
 
+// putBlockBuf hands a buffer back to blockBufs, unless it is too large to
+// keep.
+func putBlockBuf(b []byte) {
+	if b != nil && cap(b) <= 4<<20 {
+		b = b[:0]
+		blockBufs.Put(&b)
+	}
+}
+
 // release hands bb's buffers back to the pool; bb must not be used after.
 func (bb *blockBuilder) release() {
-	for _, b := range [...][]byte{bb.body, bb.packed} {
-		if b != nil && cap(b) <= 4<<20 {
-			b = b[:0]
-			blockBufs.Put(&b)
-		}
-	}
+	putBlockBuf(bb.body)
+	putBlockBuf(bb.packed)
 	bb.body, bb.packed = nil, nil
 }
 
@@ -440,17 +445,23 @@ func scanBlocks(rows *sql.Rows, ws string, keep func(*AuditRow) bool, fn func(fi
 }
 
 // EncodeAuditBlock and DecodeAuditBlock are the block body's encoding, for
-// tools (and tests) that read or repair audit_blocks directly.
-// EncodeAuditBlock makes the stored form, as the writer does.
+// tools (and tests) that read or repair audit_blocks directly. Encode makes
+// the stored form, as the writer does.
 func EncodeAuditBlock(rows []AuditRow) []byte {
-	var bb blockBuilder
-	for _, r := range rows {
-		bb.add(r, micros(r.At))
-	}
+	bb := blockOf(rows)
 	if bb.n == 0 {
 		return []byte{blockFormat}
 	}
 	return bytes.Clone(bb.pack())
+}
+
+// blockOf builds a block of rows that have their bodies and hashes.
+func blockOf(rows []AuditRow) *blockBuilder {
+	bb := new(blockBuilder)
+	for _, r := range rows {
+		bb.add(r, micros(r.At))
+	}
+	return bb
 }
 
 // DecodeAuditBlock decodes a block body of workspace ws.

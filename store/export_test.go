@@ -50,10 +50,7 @@ func Exec(ctx context.Context, db *DB, q string, args ...any) error {
 // EncodeAuditBlockUnpacked encodes rows as blocks were stored before they
 // were packed (blockFormat), which must still read.
 func EncodeAuditBlockUnpacked(rows []AuditRow) []byte {
-	var bb blockBuilder
-	for _, r := range rows {
-		bb.add(r, micros(r.At))
-	}
+	bb := blockOf(rows)
 	if bb.n == 0 {
 		return []byte{blockFormat}
 	}
