@@ -185,7 +185,9 @@ func (s *sealer) release() {
 }
 
 // sealScratch holds the buffers records are encoded into. A record waits
-// in the writer's queue in one, which goes back once it is committed.
+// in the writer's queue in one, which goes back once it is committed; a
+// journaled one gives it back at once and waits in the journal's mapping
+// (chainJournaled).
 var sealScratch = sync.Pool{New: func() any { b := make([]byte, 0, recordBufSize); return &b }}
 
 // seal appends the canonical body at (seq, prev) to dst and returns it

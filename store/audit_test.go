@@ -26,6 +26,20 @@ func app(ws, id string, mode store.AuditAppendMode, at time.Time) store.AuditApp
 		CustomerID: "usr_" + id, Decision: "allow", Status: 200}, Mode: mode, Seal: seal(id)}
 }
 
+// batch is n plain appends to acme, r0…r(n-1), step apart from t0, each
+// changed by tweak (when not nil) before it is added.
+func batch(n int, step time.Duration, tweak func(i int, a *store.AuditAppend)) store.AuditWrite {
+	var w store.AuditWrite
+	for i := range n {
+		a := app("acme", fmt.Sprintf("r%d", i), store.AuditPlain, t0.Add(time.Duration(i)*step))
+		if tweak != nil {
+			tweak(i, &a)
+		}
+		w.Appends = append(w.Appends, a)
+	}
+	return w
+}
+
 func TestWriteAuditChains(t *testing.T) {
 	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
@@ -74,15 +88,11 @@ func TestWriteAuditChains(t *testing.T) {
 func TestListAudit(t *testing.T) {
 	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
-		var w store.AuditWrite
-		for i := range 5 {
-			a := app("acme", fmt.Sprintf("r%d", i), store.AuditPlain, t0.Add(time.Duration(i)*time.Hour))
+		_, err := db.WriteAudit(ctx, batch(5, time.Hour, func(i int, a *store.AuditAppend) {
 			if i%2 == 1 {
 				a.Row.Decision, a.Row.Member = "deny", "eve@x"
 			}
-			w.Appends = append(w.Appends, a)
-		}
-		_, err := db.WriteAudit(ctx, w)
+		}))
 		must(t, err)
 		ids := func(rows []store.AuditRow) string {
 			var s []string
@@ -293,13 +303,9 @@ func TestMoveAuditRows(t *testing.T) {
 func TestAuditBlocks(t *testing.T) {
 	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
-		var w store.AuditWrite
-		for i := range 300 {
-			a := app("acme", fmt.Sprintf("r%d", i), store.AuditPlain, t0.Add(time.Duration(i)*time.Second))
+		_, err := db.WriteAudit(ctx, batch(300, time.Second, func(i int, a *store.AuditAppend) {
 			a.Row.CustomerID = fmt.Sprintf("usr_%d", i%10)
-			w.Appends = append(w.Appends, a)
-		}
-		_, err := db.WriteAudit(ctx, w)
+		}))
 		must(t, err)
 		all := seqsOf(listAll(t, db, store.AuditFilter{Limit: 70, Ascending: true}))
 		if len(all) != 300 || all[0] != 1 || all[299] != 300 {
@@ -409,9 +415,7 @@ func TestAuditBlockPacking(t *testing.T) {
 		ctx := t.Context()
 		filler := strings.Repeat(`"context_fields":["account.plan","account.seats"],`, 25) // ~1.3 KB, like a proxy record
 		big := strings.Repeat("0123456789abcdef", 400<<10/16)
-		var w store.AuditWrite
-		for i := range 205 {
-			a := app("acme", fmt.Sprintf("r%d", i), store.AuditPlain, t0.Add(time.Duration(i)*time.Millisecond))
+		_, err := db.WriteAudit(ctx, batch(205, time.Millisecond, func(i int, a *store.AuditAppend) {
 			pad := filler
 			if i >= 200 {
 				pad = big
@@ -419,9 +423,7 @@ func TestAuditBlockPacking(t *testing.T) {
 			a.Seal = func(dst []byte, seq int64, prev string) ([]byte, string, error) {
 				return fmt.Appendf(dst, `{%s"seq":%d,"prev":%q}`, pad, seq, prev), fmt.Sprintf("h%d", seq), nil
 			}
-			w.Appends = append(w.Appends, a)
-		}
-		_, err := db.WriteAudit(ctx, w)
+		}))
 		must(t, err)
 		sizes, counts, err := store.AuditBlockSizes(ctx, db, "acme")
 		must(t, err)
